@@ -1,0 +1,170 @@
+//! Protocol-neutral reply values and their encoding.
+//!
+//! Commands return a [`Reply`]; the session's protocol version decides how it is encoded
+//! (RESP2 today; RESP3 is another arm of [`Reply::encode`], not a rewrite of the commands).
+//! Encoding goes through `redis-protocol`'s encoders, except for the few RESP2 shapes it has
+//! no frame for (`*-1`) and doubles, which Redis 7.0 prints as `%.17g` bulk strings.
+
+use bytes::{Bytes, BytesMut};
+use redis_protocol::resp2::types::BytesFrame as Frame2;
+use std::borrow::Cow;
+
+/// A reply value, independent of the wire protocol.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// A simple string (`+OK`).
+    Simple(Cow<'static, str>),
+    /// An error; the text includes its code (`ERR ...`, `WRONGTYPE ...`).
+    Error(Cow<'static, str>),
+    /// An integer.
+    Integer(i64),
+    /// A binary-safe string.
+    Bulk(Bytes),
+    /// The null bulk string (`$-1` in RESP2, `_` in RESP3).
+    Nil,
+    /// The null array (`*-1` in RESP2, `_` in RESP3).
+    NilArray,
+    /// An array.
+    Array(Vec<Reply>),
+    /// A map (a flat array of pairs in RESP2).
+    Map(Vec<(Reply, Reply)>),
+    /// A set (an array in RESP2).
+    Set(Vec<Reply>),
+    /// A double (a `%.17g` bulk string in RESP2).
+    Double(f64),
+    /// A boolean (`:1` / `:0` in RESP2).
+    Boolean(bool),
+    /// A verbatim string with its three-letter format (a bulk string in RESP2).
+    Verbatim(&'static str, Bytes),
+}
+
+impl Reply {
+    /// `+OK`.
+    pub const fn ok() -> Reply {
+        Reply::Simple(Cow::Borrowed("OK"))
+    }
+
+    /// A simple string from a static text.
+    pub const fn simple(s: &'static str) -> Reply {
+        Reply::Simple(Cow::Borrowed(s))
+    }
+
+    /// An error reply from a full text (code included).
+    pub fn error(s: impl Into<Cow<'static, str>>) -> Reply {
+        Reply::Error(s.into())
+    }
+
+    /// A bulk string copied from a slice.
+    pub fn bulk(b: &[u8]) -> Reply {
+        Reply::Bulk(Bytes::copy_from_slice(b))
+    }
+
+    /// A bulk string, or nil when absent.
+    pub fn opt_bulk(b: Option<Bytes>) -> Reply {
+        b.map_or(Reply::Nil, Reply::Bulk)
+    }
+
+    /// True when this is an error reply.
+    pub fn is_error(&self) -> bool {
+        matches!(self, Reply::Error(_))
+    }
+
+    /// Appends this reply, encoded for protocol `resp` (2 or 3), to `out`.
+    pub fn encode(self, resp: u8, out: &mut BytesMut) {
+        let _ = resp; // RESP3 lands with HELLO 3; until then every session speaks RESP2.
+        encode_resp2(self, out);
+    }
+}
+
+fn encode_resp2(reply: Reply, out: &mut BytesMut) {
+    match reply {
+        Reply::NilArray => out.extend_from_slice(b"*-1\r\n"),
+        Reply::Array(items) | Reply::Set(items) => {
+            write_header(out, b'*', items.len());
+            for item in items {
+                encode_resp2(item, out);
+            }
+        }
+        Reply::Map(pairs) => {
+            write_header(out, b'*', pairs.len() * 2);
+            for (k, v) in pairs {
+                encode_resp2(k, out);
+                encode_resp2(v, out);
+            }
+        }
+        other => {
+            let frame = to_frame2(other);
+            // Encoding a well-formed frame into a growable buffer cannot fail.
+            let _ = redis_protocol::resp2::encode::extend_encode(out, &frame, false);
+        }
+    }
+}
+
+fn write_header(out: &mut BytesMut, tag: u8, n: usize) {
+    out.extend_from_slice(&[tag]);
+    out.extend_from_slice(n.to_string().as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+fn to_frame2(reply: Reply) -> Frame2 {
+    match reply {
+        Reply::Simple(s) => Frame2::SimpleString(cow_bytes(s)),
+        Reply::Error(s) => Frame2::Error(match s {
+            Cow::Borrowed(b) => b.into(),
+            Cow::Owned(o) => o.into(),
+        }),
+        Reply::Integer(i) => Frame2::Integer(i),
+        Reply::Bulk(b) | Reply::Verbatim(_, b) => Frame2::BulkString(b),
+        Reply::Nil => Frame2::Null,
+        Reply::Double(d) => Frame2::BulkString(Bytes::from(crate::util::float::fmt_double(d))),
+        Reply::Boolean(b) => Frame2::Integer(b as i64),
+        // Arrays are written by encode_resp2 itself.
+        Reply::NilArray | Reply::Array(_) | Reply::Set(_) | Reply::Map(_) => Frame2::Null,
+    }
+}
+
+fn cow_bytes(s: Cow<'static, str>) -> Bytes {
+    match s {
+        Cow::Borrowed(b) => Bytes::from_static(b.as_bytes()),
+        Cow::Owned(o) => Bytes::from(o),
+    }
+}
+
+impl From<i64> for Reply {
+    fn from(i: i64) -> Self {
+        Reply::Integer(i)
+    }
+}
+
+impl From<Bytes> for Reply {
+    fn from(b: Bytes) -> Self {
+        Reply::Bulk(b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc(r: Reply) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        r.encode(2, &mut out);
+        out.to_vec()
+    }
+
+    #[test]
+    fn resp2_shapes() {
+        assert_eq!(enc(Reply::ok()), b"+OK\r\n");
+        assert_eq!(enc(Reply::error("ERR x")), b"-ERR x\r\n");
+        assert_eq!(enc(Reply::Integer(-3)), b":-3\r\n");
+        assert_eq!(enc(Reply::bulk(b"a\r\nb")), b"$4\r\na\r\nb\r\n");
+        assert_eq!(enc(Reply::Nil), b"$-1\r\n");
+        assert_eq!(enc(Reply::NilArray), b"*-1\r\n");
+        assert_eq!(
+            enc(Reply::Array(vec![Reply::Integer(1), Reply::Nil])),
+            b"*2\r\n:1\r\n$-1\r\n"
+        );
+        assert_eq!(enc(Reply::Array(vec![])), b"*0\r\n");
+        assert_eq!(enc(Reply::Boolean(true)), b":1\r\n");
+    }
+}

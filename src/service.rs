@@ -1,0 +1,52 @@
+//! The bridge between the actor pipeline and the commands: `talus_actors::Service` for Talus.
+
+use crate::cmd;
+use crate::session::Session;
+use crate::shared::Shared;
+use bytes::BytesMut;
+use std::sync::Arc;
+use talus_actors::{Args, ClientInfo, Flow, Service};
+
+/// Runs batches of commands against the shared state.
+pub struct TalusService {
+    shared: Arc<Shared>,
+    on_shutdown: Box<dyn Fn() + Send + Sync>,
+}
+
+impl TalusService {
+    /// A service over `shared`; `on_shutdown` runs once every executor has stopped.
+    pub fn new(shared: Arc<Shared>, on_shutdown: Box<dyn Fn() + Send + Sync>) -> TalusService {
+        TalusService { shared, on_shutdown }
+    }
+
+    /// The shared state.
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+}
+
+impl Service for TalusService {
+    type Session = Session;
+
+    fn open_session(&self, info: &ClientInfo) -> Session {
+        let authenticated = self.shared.config.requirepass().is_none();
+        Session::new(info.id, info.peer, info.local, authenticated)
+    }
+
+    fn execute(&self, session: &mut Session, cmds: Vec<Args>, out: &mut BytesMut) -> Flow {
+        for args in cmds {
+            let (reply, flow) = cmd::dispatch(&self.shared, session, &args);
+            reply.encode(session.resp, out);
+            if flow != Flow::Continue {
+                return flow;
+            }
+        }
+        Flow::Continue
+    }
+
+    fn close_session(&self, _session: Session) {}
+
+    fn shutdown(&self) {
+        (self.on_shutdown)();
+    }
+}

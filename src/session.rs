@@ -1,0 +1,50 @@
+//! Per-connection state. It travels with every batch to the executor and back, so effects
+//! on the session (SELECT, AUTH, CLIENT SETNAME, QUIT) apply exactly in request order, inside a
+//! pipeline too.
+
+use bytes::Bytes;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+/// The state of one client connection.
+#[derive(Debug)]
+pub struct Session {
+    /// CLIENT ID.
+    pub id: u64,
+    /// The selected database.
+    pub db: u16,
+    /// True once AUTH succeeded, or when no password is required.
+    pub authenticated: bool,
+    /// CLIENT SETNAME.
+    pub name: Option<Bytes>,
+    /// Protocol version (2; 3 once RESP3 lands).
+    pub resp: u8,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The server's address the client connected to.
+    pub local: SocketAddr,
+    /// When the connection was accepted.
+    pub created: Instant,
+    /// CLIENT SETINFO LIB-NAME / LIB-VER.
+    pub lib_name: Option<Bytes>,
+    /// CLIENT SETINFO LIB-VER.
+    pub lib_ver: Option<Bytes>,
+}
+
+impl Session {
+    /// A new session for an accepted connection.
+    pub fn new(id: u64, peer: SocketAddr, local: SocketAddr, authenticated: bool) -> Session {
+        Session {
+            id,
+            db: 0,
+            authenticated,
+            name: None,
+            resp: 2,
+            peer,
+            local,
+            created: Instant::now(),
+            lib_name: None,
+            lib_ver: None,
+        }
+    }
+}

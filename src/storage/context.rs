@@ -1,0 +1,376 @@
+//! The storage context a command runs against.
+//!
+//! - Reads see the command's own pending writes (an overlay of pending meta and data entries
+//!   over the DB, or over one snapshot for multi-key reads).
+//! - Writes go into one `WriteBatch`, committed once at the end ([`Ctx::commit`]); EXEC runs
+//!   many commands in one context and commits once.
+//! - It reports what it did ([`Effects`]): the keys it touched (WATCH), the keys it made
+//!   non-empty (blocking commands), keyspace events (notifications), lazily expired keys.
+//! - Expired keys are absent for reads and for writes. A context that holds the keys' locks
+//!   (a writer) also deletes an expired key it comes across, as Redis's lazy expiry does.
+//!
+//! Collections are stored as meta + elements; nothing here is specific to one type, so the
+//! generic key commands (RENAME, COPY, MOVE, ...) work on every type through
+//! [`Ctx::copy_key`].
+
+use super::encoding::{data_prefix, meta_key, prefix_successor, Kind, Meta};
+use super::{Store, CF_DATA, CF_META, CF_SCORE};
+use crate::error::{Error, Result};
+use bytes::Bytes;
+use rocksdb::{ReadOptions, SnapshotWithThreadMode, WriteBatch, DB};
+use std::collections::{BTreeMap, HashMap};
+
+/// A column family holding collection elements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElemCf {
+    /// `data`: hash fields, set members, list positions, zset member → score.
+    Data = 0,
+    /// `zset_score`: the score index.
+    Score = 1,
+}
+
+impl ElemCf {
+    fn name(self) -> &'static str {
+        match self {
+            ElemCf::Data => CF_DATA,
+            ElemCf::Score => CF_SCORE,
+        }
+    }
+}
+
+/// A keyspace event: notification class, event name, db and key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyEvent {
+    /// Database.
+    pub db: u16,
+    /// Redis's class flag (`g` generic, `$` string, `x` expired, ...).
+    pub class: char,
+    /// Event name (`set`, `del`, `expired`, ...).
+    pub event: &'static str,
+    /// The key.
+    pub key: Bytes,
+}
+
+/// What a committed command did.
+#[derive(Debug, Default)]
+pub struct Effects {
+    /// Keys written, deleted or expired (db, key).
+    pub touched: Vec<(u16, Bytes)>,
+    /// Keys a command made non-empty (for blocked clients).
+    pub ready: Vec<(u16, Bytes)>,
+    /// Keyspace events, in order.
+    pub events: Vec<KeyEvent>,
+    /// Keys removed because they had expired.
+    pub expired: u64,
+    /// Whole databases flushed.
+    pub flushed_dbs: Vec<u16>,
+}
+
+/// The storage context of one command (or one transaction).
+pub struct Ctx<'a> {
+    store: &'a Store,
+    // Declared before `snapshot`: it points into the snapshot and must be dropped first.
+    ro: ReadOptions,
+    snapshot: Option<SnapshotWithThreadMode<'a, DB>>,
+    /// The time the command runs at (one clock reading per command, as Redis does).
+    pub now_ms: u64,
+    writer: bool,
+    batch: WriteBatch,
+    metas: HashMap<Vec<u8>, Option<Meta>>,
+    elems: [BTreeMap<Vec<u8>, Option<Bytes>>; 2],
+    effects: Effects,
+}
+
+impl<'a> Ctx<'a> {
+    /// A context reading the latest state. `writer` says the caller holds the locks of the keys
+    /// it will write (which allows lazy deletion of expired keys).
+    pub fn new(store: &'a Store, now_ms: u64, writer: bool) -> Ctx<'a> {
+        Ctx {
+            store,
+            ro: ReadOptions::default(),
+            snapshot: None,
+            now_ms,
+            writer,
+            batch: WriteBatch::default(),
+            metas: HashMap::new(),
+            elems: [BTreeMap::new(), BTreeMap::new()],
+            effects: Effects::default(),
+        }
+    }
+
+    /// A read-only context on one snapshot (multi-key reads).
+    pub fn with_snapshot(store: &'a Store, now_ms: u64) -> Ctx<'a> {
+        let snapshot = store.db().snapshot();
+        let mut ro = ReadOptions::default();
+        ro.set_snapshot(&snapshot);
+        let mut ctx = Ctx::new(store, now_ms, false);
+        ctx.ro = ro;
+        ctx.snapshot = Some(snapshot);
+        ctx
+    }
+
+    /// The store.
+    pub fn store(&self) -> &'a Store {
+        self.store
+    }
+
+    /// True when the context may write.
+    pub fn is_writer(&self) -> bool {
+        self.writer
+    }
+
+    // ---- meta -------------------------------------------------------------------------
+
+    /// The live meta of `key`, or `None` when it does not exist or has expired.
+    pub fn meta(&mut self, db: u16, key: &[u8]) -> Result<Option<Meta>> {
+        let mk = meta_key(db, key);
+        let found = match self.metas.get(&mk) {
+            Some(pending) => pending.clone(),
+            None => self.store.get_meta_raw(&mk, &self.ro)?,
+        };
+        match found {
+            Some(m) if m.is_expired(self.now_ms) => {
+                if self.writer {
+                    self.expire_now(db, key, mk);
+                }
+                Ok(None)
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// The live meta of `key` if it has type `kind`; `WRONGTYPE` if it has another type.
+    pub fn meta_of(&mut self, db: u16, key: &[u8], kind: Kind) -> Result<Option<Meta>> {
+        match self.meta(db, key)? {
+            Some(m) if m.kind != kind => Err(Error::WrongType),
+            other => Ok(other),
+        }
+    }
+
+    fn expire_now(&mut self, db: u16, key: &[u8], mk: Vec<u8>) {
+        self.batch.delete_cf(self.store.cf(CF_META), &mk);
+        self.metas.insert(mk, None);
+        let key = Bytes::copy_from_slice(key);
+        self.effects.expired += 1;
+        self.effects.events.push(KeyEvent { db, class: 'x', event: "expired", key: key.clone() });
+        self.effects.touched.push((db, key));
+    }
+
+    /// The meta entries this context wrote or deleted in database `db` and has not committed
+    /// (encoded meta key, new meta or `None` for deleted), sorted by key: keyspace scans
+    /// (KEYS, SCAN, RANDOMKEY) merge them over the store, so a transaction sees its own writes.
+    pub fn pending_metas(&self, db: u16) -> Vec<(&[u8], Option<&Meta>)> {
+        let prefix = db.to_be_bytes();
+        let mut v: Vec<(&[u8], Option<&Meta>)> = self
+            .metas
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, m)| (k.as_slice(), m.as_ref()))
+            .collect();
+        v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        v
+    }
+
+    /// Writes the meta of `key` (creating or replacing the key) and records it as touched.
+    pub fn put_meta(&mut self, db: u16, key: &[u8], meta: Meta) {
+        let mk = meta_key(db, key);
+        self.batch.put_cf(self.store.cf(CF_META), &mk, meta.encode());
+        self.metas.insert(mk, Some(meta));
+        self.touch(db, key);
+    }
+
+    /// Deletes `key` of any type in O(1) (its elements become garbage for the compaction
+    /// filters). Returns whether a live key was deleted. Emits no event: callers say which.
+    pub fn delete(&mut self, db: u16, key: &[u8]) -> Result<bool> {
+        if self.meta(db, key)?.is_none() {
+            return Ok(false);
+        }
+        let mk = meta_key(db, key);
+        self.batch.delete_cf(self.store.cf(CF_META), &mk);
+        self.metas.insert(mk, None);
+        self.touch(db, key);
+        Ok(true)
+    }
+
+    /// Records `key` as modified (WATCH).
+    pub fn touch(&mut self, db: u16, key: &[u8]) {
+        self.effects.touched.push((db, Bytes::copy_from_slice(key)));
+    }
+
+    /// Records a keyspace event.
+    pub fn notify(&mut self, db: u16, class: char, event: &'static str, key: &[u8]) {
+        self.effects.events.push(KeyEvent { db, class, event, key: Bytes::copy_from_slice(key) });
+    }
+
+    /// Records that `key` became non-empty (blocked clients waiting on it can be served).
+    pub fn mark_ready(&mut self, db: u16, key: &[u8]) {
+        self.effects.ready.push((db, Bytes::copy_from_slice(key)));
+    }
+
+    /// Records a flushed database (FLUSHDB/FLUSHALL), for WATCH.
+    pub fn mark_flushed(&mut self, db: u16) {
+        self.effects.flushed_dbs.push(db);
+    }
+
+    /// A fresh collection version.
+    pub fn new_version(&self) -> Result<u64> {
+        self.store.next_version()
+    }
+
+    // ---- strings ----------------------------------------------------------------------
+
+    /// The value of string `key`; `WRONGTYPE` if it holds another type.
+    pub fn get_string(&mut self, db: u16, key: &[u8]) -> Result<Option<Bytes>> {
+        Ok(self.meta_of(db, key, Kind::String)?.map(|m| m.payload))
+    }
+
+    /// Sets `key` to the string `value` with an absolute expiry (`0` = none), whatever it held.
+    pub fn set_string(&mut self, db: u16, key: &[u8], value: Bytes, expire_ms: u64) {
+        self.put_meta(db, key, Meta::string(value, expire_ms));
+    }
+
+    // ---- elements ---------------------------------------------------------------------
+
+    /// Reads an element entry (full encoded key), seeing pending writes.
+    pub fn get_elem(&self, cf: ElemCf, key: &[u8]) -> Result<Option<Bytes>> {
+        if let Some(pending) = self.elems[cf as usize].get(key) {
+            return Ok(pending.clone());
+        }
+        Ok(self
+            .store
+            .db()
+            .get_pinned_cf_opt(self.store.cf(cf.name()), key, &self.ro)?
+            .map(|v| Bytes::copy_from_slice(&v)))
+    }
+
+    /// Writes an element entry.
+    pub fn put_elem(&mut self, cf: ElemCf, key: Vec<u8>, value: Bytes) {
+        self.batch.put_cf(self.store.cf(cf.name()), &key, &value);
+        self.elems[cf as usize].insert(key, Some(value));
+    }
+
+    /// Deletes an element entry.
+    pub fn delete_elem(&mut self, cf: ElemCf, key: Vec<u8>) {
+        self.batch.delete_cf(self.store.cf(cf.name()), &key);
+        self.elems[cf as usize].insert(key, None);
+    }
+
+    /// Visits, in key order, the element entries whose key starts with `prefix` and is at least
+    /// `start` (when given), merging pending writes over the DB, until `visit` returns false.
+    pub fn scan_elems(
+        &self,
+        cf: ElemCf,
+        prefix: &[u8],
+        start: Option<&[u8]>,
+        mut visit: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        let upper = prefix_successor(prefix);
+        let lower = start.filter(|s| *s > prefix).unwrap_or(prefix).to_vec();
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(upper.clone());
+        if let Some(s) = &self.snapshot {
+            ro.set_snapshot(s);
+        }
+        let mut it = self.store.db().raw_iterator_cf_opt(self.store.cf(cf.name()), ro);
+        it.seek(&lower);
+        let mut pending = self.elems[cf as usize].range(lower.clone()..upper).peekable();
+        loop {
+            let db_key = if it.valid() { it.key() } else { None };
+            let next_pending = pending.peek().map(|(k, _)| k.as_slice());
+            let take_pending = match (db_key, next_pending) {
+                (None, None) => break,
+                (Some(_), None) => false,
+                (None, Some(_)) => true,
+                (Some(d), Some(p)) => p <= d,
+            };
+            if take_pending {
+                let (k, v) = pending.next().expect("peeked");
+                if db_key == Some(k.as_slice()) {
+                    it.next(); // the pending write shadows the stored entry
+                }
+                if let Some(v) = v {
+                    if !visit(k, v) {
+                        return Ok(());
+                    }
+                }
+            } else {
+                let (Some(k), Some(v)) = (it.key(), it.value()) else { break };
+                if !visit(k, v) {
+                    return Ok(());
+                }
+                it.next();
+            }
+        }
+        it.status()?;
+        Ok(())
+    }
+
+    // ---- generic key operations ---------------------------------------------------------
+
+    /// Copies `src` (any type, live) to `dst` with expiry `expire_ms`, replacing whatever
+    /// `dst` held. Collections get a new version and their elements are rewritten under it.
+    /// Returns false when `src` does not exist.
+    pub fn copy_key(
+        &mut self,
+        src_db: u16,
+        src: &[u8],
+        dst_db: u16,
+        dst: &[u8],
+        expire_ms: u64,
+    ) -> Result<bool> {
+        let Some(meta) = self.meta(src_db, src)? else { return Ok(false) };
+        let mut new_meta = meta.clone();
+        new_meta.expire_ms = expire_ms;
+        if meta.kind.is_collection() {
+            let version = self.new_version()?;
+            new_meta.version = version;
+            for cf in [ElemCf::Data, ElemCf::Score] {
+                let from = data_prefix(src_db, src, meta.version);
+                let to = data_prefix(dst_db, dst, version);
+                let mut copies = Vec::new();
+                self.scan_elems(cf, &from, None, |k, v| {
+                    let mut nk = to.clone();
+                    nk.extend_from_slice(&k[from.len()..]);
+                    copies.push((nk, Bytes::copy_from_slice(v)));
+                    true
+                })?;
+                for (k, v) in copies {
+                    self.put_elem(cf, k, v);
+                }
+            }
+        }
+        self.put_meta(dst_db, dst, new_meta);
+        Ok(true)
+    }
+
+    // ---- commit -----------------------------------------------------------------------
+
+    /// Deletes a whole database (FLUSHDB); the caller holds its exclusive lock. Runs at once
+    /// (a range delete cannot be overlaid on pending writes) after committing what is pending.
+    pub fn flush_db(&mut self, db: u16) -> Result<()> {
+        self.store.write(std::mem::take(&mut self.batch))?;
+        self.metas.retain(|k, _| k.get(..2) != Some(&db.to_be_bytes()));
+        for e in &mut self.elems {
+            e.retain(|k, _| k.get(..2) != Some(&db.to_be_bytes()));
+        }
+        self.store.flush_db(db)?;
+        self.mark_flushed(db);
+        Ok(())
+    }
+
+    /// True when nothing was written.
+    pub fn is_clean(&self) -> bool {
+        self.batch.is_empty()
+    }
+
+    /// Commits the batch (in the WAL when this returns) and returns what the command did.
+    pub fn commit(self) -> Result<Effects> {
+        let Ctx { store, batch, effects, .. } = self;
+        store.write(batch)?;
+        Ok(effects)
+    }
+
+    /// Drops pending writes (a command that failed midway commits nothing) and returns the
+    /// effects of nothing.
+    pub fn abort(self) {}
+}

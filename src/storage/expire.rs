@@ -1,0 +1,92 @@
+//! The active-expiry cycle: deletes expired keys in the background.
+//!
+//! Redis samples keys that have a TTL; the store has no TTL index, so this walks each
+//! database's meta range incrementally instead (a bounded number of entries per tick, resuming
+//! where the previous tick stopped), and deletes the expired keys it finds under their stripe
+//! locks, re-checking each one there (a writer may have replaced it meanwhile). Reads already
+//! treat expired keys as absent; this keeps DBSIZE and INFO exact and reclaims space, and its
+//! effects (touched keys, `expired` events) flow to the same place as commands' effects.
+
+use super::context::{Ctx, Effects};
+use super::encoding::split_meta_key;
+use super::locks::{LockPlan, LockTable};
+use super::version::now_millis;
+use super::Store;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Meta entries examined per database per tick.
+const SCAN_PER_TICK: usize = 2000;
+/// Time between ticks (Redis runs its cycle at `hz` 10).
+const TICK: Duration = Duration::from_millis(100);
+
+/// One incremental pass step over every database; returns the effects of what it deleted.
+pub struct ExpireCycle {
+    cursors: Vec<Option<Vec<u8>>>,
+}
+
+impl ExpireCycle {
+    /// A cycle over `databases` databases.
+    pub fn new(databases: u16) -> ExpireCycle {
+        ExpireCycle { cursors: vec![None; databases as usize] }
+    }
+
+    /// Runs one tick: examines up to [`SCAN_PER_TICK`] meta entries per database and deletes
+    /// the expired ones.
+    pub fn tick(&mut self, store: &Store, locks: &LockTable) -> Effects {
+        let mut all = Effects::default();
+        for db in 0..store.databases() {
+            let now = now_millis();
+            let mut expired = Vec::new();
+            let mut seen = 0;
+            let cursor = self.cursors[db as usize].take();
+            let next = store.scan_meta(db, cursor.as_deref(), |k, meta| {
+                seen += 1;
+                if meta.is_expired(now) {
+                    if let Some((_, key)) = split_meta_key(k) {
+                        expired.push(key.to_vec());
+                    }
+                }
+                seen < SCAN_PER_TICK
+            });
+            self.cursors[db as usize] = next.ok().flatten();
+            for key in expired {
+                let mut plan = LockPlan::none();
+                plan.db_shared(db).key(locks, &key);
+                let _guard = locks.lock(&plan);
+                let mut ctx = Ctx::new(store, now_millis(), true);
+                // meta() deletes the key if it is (still) expired.
+                if ctx.meta(db, &key).is_err() {
+                    continue;
+                }
+                if let Ok(effects) = ctx.commit() {
+                    all.expired += effects.expired;
+                    all.touched.extend(effects.touched);
+                    all.events.extend(effects.events);
+                }
+            }
+        }
+        all
+    }
+}
+
+/// Runs the cycle on its own thread until `stop` is set; `on_effects` receives what each tick
+/// deleted (for stats, WATCH and notifications).
+pub fn spawn(
+    store: Arc<Store>,
+    locks: Arc<LockTable>,
+    stop: Arc<AtomicBool>,
+    on_effects: impl Fn(Effects) + Send + 'static,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new().name("talus-expire".into()).spawn(move || {
+        let mut cycle = ExpireCycle::new(store.databases());
+        while !stop.load(Ordering::Acquire) {
+            let effects = cycle.tick(&store, &locks);
+            if effects.expired > 0 {
+                on_effects(effects);
+            }
+            std::thread::park_timeout(TICK);
+        }
+    })
+}
