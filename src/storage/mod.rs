@@ -13,6 +13,8 @@ pub mod encoding;
 pub mod expire;
 pub mod filter;
 pub mod locks;
+#[cfg(test)]
+mod tests;
 pub mod version;
 
 use crate::error::{Error, Result};

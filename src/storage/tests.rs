@@ -1,0 +1,179 @@
+//! Storage-level tests: the context's overlay, expiry, generic copies, the compaction filters,
+//! versions across restarts and range flushes.
+
+use super::context::{Ctx, ElemCf};
+use super::encoding::{data_key, data_prefix, Kind, Meta};
+use super::version::now_millis;
+use super::{Store, StoreOptions, CF_DATA};
+use bytes::Bytes;
+
+fn open(dir: &std::path::Path) -> Store {
+    Store::open(dir, &StoreOptions::default()).expect("open")
+}
+
+fn count_cf(store: &Store, cf: &str) -> usize {
+    let mut it = store.db().raw_iterator_cf(store.cf(cf));
+    it.seek_to_first();
+    let mut n = 0;
+    while it.valid() {
+        n += 1;
+        it.next();
+    }
+    n
+}
+
+/// Writes a hash-like collection of `n` elements at `key` in db 0; returns its version.
+fn make_collection(store: &Store, key: &[u8], n: usize) -> u64 {
+    let mut ctx = Ctx::new(store, now_millis(), true);
+    let version = ctx.new_version().unwrap();
+    let mut meta = Meta::collection(Kind::Hash, version);
+    meta.count = n as u64;
+    for i in 0..n {
+        let sub = format!("f{i:06}");
+        ctx.put_elem(ElemCf::Data, data_key(0, key, version, sub.as_bytes()), Bytes::from("v"));
+    }
+    ctx.put_meta(0, key, meta);
+    ctx.commit().unwrap();
+    version
+}
+
+#[test]
+fn reads_see_pending_writes_and_abort_discards() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = open(tmp.path());
+    let mut ctx = Ctx::new(&store, now_millis(), true);
+    ctx.set_string(0, b"k", Bytes::from("v1"), 0);
+    assert_eq!(ctx.get_string(0, b"k").unwrap(), Some(Bytes::from("v1")));
+    assert!(ctx.delete(0, b"k").unwrap());
+    assert_eq!(ctx.get_string(0, b"k").unwrap(), None);
+    ctx.abort();
+    let mut ctx = Ctx::new(&store, now_millis(), false);
+    assert_eq!(ctx.get_string(0, b"k").unwrap(), None);
+}
+
+#[test]
+fn expired_keys_are_absent_and_lazily_deleted_by_writers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = open(tmp.path());
+    let now = now_millis();
+    let mut ctx = Ctx::new(&store, now, true);
+    ctx.set_string(0, b"old", Bytes::from("v"), now - 1);
+    ctx.set_string(0, b"live", Bytes::from("v"), now + 60_000);
+    ctx.commit().unwrap();
+    assert_eq!(store.count_keys(0, now_millis()).unwrap(), 1);
+    let mut reader = Ctx::new(&store, now_millis(), false);
+    assert!(reader.meta(0, b"old").unwrap().is_none());
+    assert!(reader.is_clean(), "a reader never writes");
+    let mut writer = Ctx::new(&store, now_millis(), true);
+    assert!(writer.meta(0, b"old").unwrap().is_none());
+    let effects = writer.commit().unwrap();
+    assert_eq!(effects.expired, 1);
+    assert_eq!(effects.events[0].event, "expired");
+    let mut n = 0;
+    store.scan_meta(0, None, |_, _| {
+        n += 1;
+        true
+    })
+    .unwrap();
+    assert_eq!(n, 1, "the expired meta entry is gone");
+}
+
+#[test]
+fn wrong_type_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = open(tmp.path());
+    make_collection(&store, b"h", 1);
+    let mut ctx = Ctx::new(&store, now_millis(), false);
+    assert!(matches!(ctx.get_string(0, b"h"), Err(crate::error::Error::WrongType)));
+}
+
+#[test]
+fn copy_key_rewrites_elements_under_a_new_version_and_sees_pending() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = open(tmp.path());
+    let v = make_collection(&store, b"src", 3);
+    let mut ctx = Ctx::new(&store, now_millis(), true);
+    // A pending element written in this same context must be copied too.
+    ctx.put_elem(ElemCf::Data, data_key(0, b"src", v, b"f999999"), Bytes::from("p"));
+    assert!(ctx.copy_key(0, b"src", 5, b"dst", 0).unwrap());
+    let dst = ctx.meta(5, b"dst").unwrap().unwrap();
+    assert_ne!(dst.version, v);
+    let mut subs = vec![];
+    ctx.scan_elems(ElemCf::Data, &data_prefix(5, b"dst", dst.version), None, |k, _| {
+        subs.push(k.to_vec());
+        true
+    })
+    .unwrap();
+    assert_eq!(subs.len(), 4);
+    ctx.commit().unwrap();
+    assert!(!Ctx::new(&store, now_millis(), true).copy_key(0, b"nope", 0, b"x", 0).unwrap());
+}
+
+#[test]
+fn compaction_drops_elements_of_deleted_overwritten_and_expired_collections() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = open(tmp.path());
+    make_collection(&store, b"deleted", 1000);
+    make_collection(&store, b"overwritten", 1000);
+    make_collection(&store, b"kept", 10);
+    make_collection(&store, b"expiring", 100);
+    let mut ctx = Ctx::new(&store, now_millis(), true);
+    assert!(ctx.delete(0, b"deleted").unwrap());
+    ctx.set_string(0, b"overwritten", Bytes::from("now a string"), 0);
+    let mut m = ctx.meta(0, b"expiring").unwrap().unwrap();
+    m.expire_ms = now_millis() - 1;
+    ctx.put_meta(0, b"expiring", m);
+    ctx.commit().unwrap();
+    store.db().flush_cf(store.cf(CF_DATA)).unwrap();
+    assert_eq!(count_cf(&store, CF_DATA), 2110);
+    store.compact_all();
+    assert_eq!(count_cf(&store, CF_DATA), 10, "only the live collection's elements remain");
+    assert_eq!(count_cf(&store, super::CF_META), 2, "the expired meta entry is dropped too");
+}
+
+#[test]
+fn versions_stay_unique_across_restarts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let first = {
+        let store = open(tmp.path());
+        let v = store.next_version().unwrap();
+        store.close();
+        v
+    };
+    let store = open(tmp.path());
+    let second = store.next_version().unwrap();
+    assert!(second > first);
+    // The persisted high-water mark lies ahead of every version handed out.
+    let hwm = store.db().get(b"talus:version-hwm").unwrap().unwrap();
+    assert!(u64::from_be_bytes(hwm[..8].try_into().unwrap()) > second);
+}
+
+#[test]
+fn flush_db_only_touches_its_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = open(tmp.path());
+    let mut ctx = Ctx::new(&store, now_millis(), true);
+    for db in [0u16, 1, 15] {
+        ctx.set_string(db, b"k", Bytes::from("v"), 0);
+    }
+    ctx.commit().unwrap();
+    let mut ctx = Ctx::new(&store, now_millis(), true);
+    ctx.flush_db(1).unwrap();
+    ctx.commit().unwrap();
+    let now = now_millis();
+    assert_eq!(store.count_keys(0, now).unwrap(), 1);
+    assert_eq!(store.count_keys(1, now).unwrap(), 0);
+    assert_eq!(store.count_keys(15, now).unwrap(), 1);
+}
+
+#[test]
+fn format_version_is_checked_at_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let store = open(tmp.path());
+        store.db().put(b"talus:format", 99u32.to_be_bytes()).unwrap();
+        store.close();
+    }
+    let err = Store::open(tmp.path(), &StoreOptions::default()).err().expect("must refuse");
+    assert!(err.to_string().contains("format"), "{err}");
+}
