@@ -34,14 +34,7 @@ impl Service for TalusService {
     }
 
     fn execute(&self, session: &mut Session, cmds: Vec<Args>, out: &mut BytesMut) -> Flow {
-        for args in cmds {
-            let (reply, flow) = cmd::dispatch(&self.shared, session, &args);
-            reply.encode(session.resp, out);
-            if flow != Flow::Continue {
-                return flow;
-            }
-        }
-        Flow::Continue
+        cmd::execute_batch(&self.shared, session, &cmds, out)
     }
 
     fn close_session(&self, _session: Session) {}

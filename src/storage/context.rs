@@ -75,10 +75,37 @@ pub struct Ctx<'a> {
     /// The time the command runs at (one clock reading per command, as Redis does).
     pub now_ms: u64,
     writer: bool,
-    batch: WriteBatch,
+    /// Pending writes, in order; turned into one `WriteBatch` at commit.
+    ops: Vec<Op>,
     metas: HashMap<Vec<u8>, Option<Meta>>,
     elems: [BTreeMap<Vec<u8>, Option<Bytes>>; 2],
+    /// How to restore the overlays when rolling back to a savepoint.
+    undo: Vec<Undo>,
     effects: Effects,
+}
+
+/// A pending write.
+enum Op {
+    Put(&'static str, Vec<u8>, Vec<u8>),
+    Delete(&'static str, Vec<u8>),
+}
+
+/// An overlay entry's previous state (`None`: it was not in the overlay).
+enum Undo {
+    Meta(Vec<u8>, Option<Option<Meta>>),
+    Elem(usize, Vec<u8>, Option<Option<Bytes>>),
+}
+
+/// A point a context can roll back to: one command's start inside a pipelined group or a
+/// transaction, so a command that fails leaves nothing behind while the others stand.
+#[derive(Debug, Clone, Copy)]
+pub struct SavePoint {
+    ops: usize,
+    undo: usize,
+    touched: usize,
+    ready: usize,
+    events: usize,
+    expired: u64,
 }
 
 impl<'a> Ctx<'a> {
@@ -91,9 +118,10 @@ impl<'a> Ctx<'a> {
             snapshot: None,
             now_ms,
             writer,
-            batch: WriteBatch::default(),
+            ops: Vec::new(),
             metas: HashMap::new(),
             elems: [BTreeMap::new(), BTreeMap::new()],
+            undo: Vec::new(),
             effects: Effects::default(),
         }
     }
@@ -148,8 +176,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn expire_now(&mut self, db: u16, key: &[u8], mk: Vec<u8>) {
-        self.batch.delete_cf(self.store.cf(CF_META), &mk);
-        self.metas.insert(mk, None);
+        self.set_meta_overlay(mk, None);
         let key = Bytes::copy_from_slice(key);
         self.effects.expired += 1;
         self.effects.events.push(KeyEvent { db, class: 'x', event: "expired", key: key.clone() });
@@ -174,9 +201,56 @@ impl<'a> Ctx<'a> {
     /// Writes the meta of `key` (creating or replacing the key) and records it as touched.
     pub fn put_meta(&mut self, db: u16, key: &[u8], meta: Meta) {
         let mk = meta_key(db, key);
-        self.batch.put_cf(self.store.cf(CF_META), &mk, meta.encode());
-        self.metas.insert(mk, Some(meta));
+        self.set_meta_overlay(mk, Some(meta));
         self.touch(db, key);
+    }
+
+    /// Records a meta write (or delete) in the op log and the overlay, with its undo entry.
+    fn set_meta_overlay(&mut self, mk: Vec<u8>, meta: Option<Meta>) {
+        self.ops.push(match &meta {
+            Some(m) => Op::Put(CF_META, mk.clone(), m.encode()),
+            None => Op::Delete(CF_META, mk.clone()),
+        });
+        let prev = self.metas.insert(mk.clone(), meta);
+        self.undo.push(Undo::Meta(mk, prev));
+    }
+
+    /// Records an element write (or delete) in the op log and the overlay.
+    fn set_elem_overlay(&mut self, cf: ElemCf, key: Vec<u8>, value: Option<Bytes>) {
+        self.ops.push(match &value {
+            Some(v) => Op::Put(cf.name(), key.clone(), v.to_vec()),
+            None => Op::Delete(cf.name(), key.clone()),
+        });
+        let prev = self.elems[cf as usize].insert(key.clone(), value);
+        self.undo.push(Undo::Elem(cf as usize, key, prev));
+    }
+
+    /// The current savepoint.
+    pub fn savepoint(&self) -> SavePoint {
+        SavePoint {
+            ops: self.ops.len(),
+            undo: self.undo.len(),
+            touched: self.effects.touched.len(),
+            ready: self.effects.ready.len(),
+            events: self.effects.events.len(),
+            expired: self.effects.expired,
+        }
+    }
+
+    /// Undoes every write and effect since `sp` (a failed command in a group or transaction).
+    pub fn rollback_to(&mut self, sp: SavePoint) {
+        self.ops.truncate(sp.ops);
+        while self.undo.len() > sp.undo {
+            match self.undo.pop() {
+                Some(Undo::Meta(k, prev)) => restore(&mut self.metas, k, prev),
+                Some(Undo::Elem(cf, k, prev)) => restore(&mut self.elems[cf], k, prev),
+                None => break,
+            }
+        }
+        self.effects.touched.truncate(sp.touched);
+        self.effects.ready.truncate(sp.ready);
+        self.effects.events.truncate(sp.events);
+        self.effects.expired = sp.expired;
     }
 
     /// Deletes `key` of any type in O(1) (its elements become garbage for the compaction
@@ -186,8 +260,7 @@ impl<'a> Ctx<'a> {
             return Ok(false);
         }
         let mk = meta_key(db, key);
-        self.batch.delete_cf(self.store.cf(CF_META), &mk);
-        self.metas.insert(mk, None);
+        self.set_meta_overlay(mk, None);
         self.touch(db, key);
         Ok(true)
     }
@@ -245,14 +318,12 @@ impl<'a> Ctx<'a> {
 
     /// Writes an element entry.
     pub fn put_elem(&mut self, cf: ElemCf, key: Vec<u8>, value: Bytes) {
-        self.batch.put_cf(self.store.cf(cf.name()), &key, &value);
-        self.elems[cf as usize].insert(key, Some(value));
+        self.set_elem_overlay(cf, key, Some(value));
     }
 
     /// Deletes an element entry.
     pub fn delete_elem(&mut self, cf: ElemCf, key: Vec<u8>) {
-        self.batch.delete_cf(self.store.cf(cf.name()), &key);
-        self.elems[cf as usize].insert(key, None);
+        self.set_elem_overlay(cf, key, None);
     }
 
     /// Visits, in key order, the element entries whose key starts with `prefix` and is at least
@@ -348,7 +419,10 @@ impl<'a> Ctx<'a> {
     /// Deletes a whole database (FLUSHDB); the caller holds its exclusive lock. Runs at once
     /// (a range delete cannot be overlaid on pending writes) after committing what is pending.
     pub fn flush_db(&mut self, db: u16) -> Result<()> {
-        self.store.write(std::mem::take(&mut self.batch))?;
+        let ops = std::mem::take(&mut self.ops);
+        self.store.write(build_batch(self.store, ops))?;
+        // What is committed can no longer be rolled back.
+        self.undo.clear();
         self.metas.retain(|k, _| k.get(..2) != Some(&db.to_be_bytes()));
         for e in &mut self.elems {
             e.retain(|k, _| k.get(..2) != Some(&db.to_be_bytes()));
@@ -360,17 +434,62 @@ impl<'a> Ctx<'a> {
 
     /// True when nothing was written.
     pub fn is_clean(&self) -> bool {
-        self.batch.is_empty()
+        self.ops.is_empty()
     }
 
     /// Commits the batch (in the WAL when this returns) and returns what the command did.
     pub fn commit(self) -> Result<Effects> {
-        let Ctx { store, batch, effects, .. } = self;
-        store.write(batch)?;
+        let Ctx { store, ops, effects, .. } = self;
+        if !ops.is_empty() {
+            store.write(build_batch(store, ops))?;
+        }
         Ok(effects)
     }
 
     /// Drops pending writes (a command that failed midway commits nothing) and returns the
     /// effects of nothing.
     pub fn abort(self) {}
+}
+
+fn restore<V>(map: &mut impl OverlayMap<V>, key: Vec<u8>, prev: Option<Option<V>>) {
+    match prev {
+        Some(v) => map.put(key, v),
+        None => map.remove(&key),
+    }
+}
+
+/// The two overlay map types, for [`restore`].
+trait OverlayMap<V> {
+    fn put(&mut self, k: Vec<u8>, v: Option<V>);
+    fn remove(&mut self, k: &[u8]);
+}
+
+impl<V> OverlayMap<V> for HashMap<Vec<u8>, Option<V>> {
+    fn put(&mut self, k: Vec<u8>, v: Option<V>) {
+        self.insert(k, v);
+    }
+    fn remove(&mut self, k: &[u8]) {
+        HashMap::remove(self, k);
+    }
+}
+
+impl<V> OverlayMap<V> for BTreeMap<Vec<u8>, Option<V>> {
+    fn put(&mut self, k: Vec<u8>, v: Option<V>) {
+        self.insert(k, v);
+    }
+    fn remove(&mut self, k: &[u8]) {
+        BTreeMap::remove(self, k);
+    }
+}
+
+/// Turns the op log into one RocksDB write batch.
+fn build_batch(store: &Store, ops: Vec<Op>) -> WriteBatch {
+    let mut batch = WriteBatch::default();
+    for op in ops {
+        match op {
+            Op::Put(cf, k, v) => batch.put_cf(store.cf(cf), k, v),
+            Op::Delete(cf, k) => batch.delete_cf(store.cf(cf), k),
+        }
+    }
+    batch
 }

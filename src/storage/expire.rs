@@ -18,8 +18,11 @@ use std::time::Duration;
 
 /// Meta entries examined per database per tick.
 const SCAN_PER_TICK: usize = 2000;
-/// Time between ticks (Redis runs its cycle at `hz` 10).
+/// Time between ticks while expired keys keep turning up (Redis runs its cycle at `hz` 10).
 const TICK: Duration = Duration::from_millis(100);
+/// The longest pause between ticks: a keyspace without expired keys is walked slowly, so a
+/// large database is not rescanned at full speed for nothing.
+const MAX_TICK: Duration = Duration::from_millis(1000);
 
 /// One incremental pass step over every database; returns the effects of what it deleted.
 pub struct ExpireCycle {
@@ -81,12 +84,16 @@ pub fn spawn(
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new().name("talus-expire".into()).spawn(move || {
         let mut cycle = ExpireCycle::new(store.databases());
+        let mut pause = TICK;
         while !stop.load(Ordering::Acquire) {
             let effects = cycle.tick(&store, &locks);
             if effects.expired > 0 {
+                pause = TICK;
                 on_effects(effects);
+            } else {
+                pause = (pause * 2).min(MAX_TICK);
             }
-            std::thread::park_timeout(TICK);
+            std::thread::park_timeout(pause);
         }
     })
 }

@@ -62,6 +62,10 @@ pub struct DataFilterFactory {
     pub meta_cf: &'static str,
 }
 
+/// What a data entry's owner looks like: (has elements, expire_ms, version), or `None` when
+/// its meta entry is missing.
+type Owner = Option<(bool, u64, u64)>;
+
 /// Drops data entries whose collection no longer owns them.
 pub struct DataFilter {
     db: Option<Arc<DB>>,
@@ -69,11 +73,11 @@ pub struct DataFilter {
     now_ms: u64,
     /// The last meta key looked up and its (type, expire, version): consecutive entries
     /// usually belong to one collection.
-    cached: Option<(Vec<u8>, Option<(bool, u64, u64)>)>,
+    cached: Option<(Vec<u8>, Owner)>,
 }
 
 impl DataFilter {
-    fn owner(&mut self, meta_key: Vec<u8>) -> Result<Option<(bool, u64, u64)>, ()> {
+    fn owner(&mut self, meta_key: Vec<u8>) -> Result<Owner, ()> {
         if let Some((k, v)) = &self.cached {
             if *k == meta_key {
                 return Ok(*v);

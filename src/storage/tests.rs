@@ -177,3 +177,28 @@ fn format_version_is_checked_at_open() {
     let err = Store::open(tmp.path(), &StoreOptions::default()).err().expect("must refuse");
     assert!(err.to_string().contains("format"), "{err}");
 }
+
+#[test]
+fn rollback_to_savepoint_undoes_one_command_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = open(tmp.path());
+    let mut ctx = Ctx::new(&store, now_millis(), true);
+    ctx.set_string(0, b"a", Bytes::from("1"), 0);
+    let sp = ctx.savepoint();
+    ctx.set_string(0, b"a", Bytes::from("2"), 0);
+    ctx.set_string(0, b"b", Bytes::from("x"), 0);
+    ctx.put_elem(ElemCf::Data, data_key(0, b"h", 1, b"f"), Bytes::from("v"));
+    ctx.notify(0, '$', "set", b"b");
+    ctx.rollback_to(sp);
+    assert_eq!(ctx.get_string(0, b"a").unwrap(), Some(Bytes::from("1")));
+    assert_eq!(ctx.get_string(0, b"b").unwrap(), None);
+    assert_eq!(ctx.get_elem(ElemCf::Data, &data_key(0, b"h", 1, b"f")).unwrap(), None);
+    ctx.set_string(0, b"c", Bytes::from("3"), 0);
+    let effects = ctx.commit().unwrap();
+    assert!(effects.events.is_empty());
+    assert_eq!(effects.touched.len(), 2, "a (first write) and c");
+    let mut r = Ctx::new(&store, now_millis(), false);
+    assert_eq!(r.get_string(0, b"a").unwrap(), Some(Bytes::from("1")));
+    assert_eq!(r.get_string(0, b"b").unwrap(), None);
+    assert_eq!(r.get_string(0, b"c").unwrap(), Some(Bytes::from("3")));
+}
