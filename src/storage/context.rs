@@ -154,7 +154,7 @@ impl<'a> Ctx<'a> {
         let mk = meta_key(db, key);
         let found = match self.metas.get(&mk) {
             Some(pending) => pending.clone(),
-            None => self.store.get_meta_raw(&mk, &self.ro)?,
+            None => self.load_meta(&mk)?,
         };
         match found {
             Some(m) if m.is_expired(self.now_ms) => {
@@ -165,6 +165,24 @@ impl<'a> Ctx<'a> {
             }
             other => Ok(other),
         }
+    }
+
+    /// Reads a committed meta entry: from the snapshot, or through the meta cache (which a
+    /// writer, holding the key's lock, fills on a miss; see [`super::cache`]).
+    fn load_meta(&self, mk: &[u8]) -> Result<Option<Meta>> {
+        if self.snapshot.is_some() {
+            return self.store.get_meta_raw(mk, &self.ro);
+        }
+        if let Some(m) = self.store.cache.get(mk) {
+            return Ok(Some(m));
+        }
+        let found = self.store.get_meta_raw(mk, &self.ro)?;
+        if self.writer {
+            if let Some(m) = &found {
+                self.store.cache.put(mk, m);
+            }
+        }
+        Ok(found)
     }
 
     /// The live meta of `key` if it has type `kind`; `WRONGTYPE` if it has another type.
@@ -439,9 +457,16 @@ impl<'a> Ctx<'a> {
 
     /// Commits the batch (in the WAL when this returns) and returns what the command did.
     pub fn commit(self) -> Result<Effects> {
-        let Ctx { store, ops, effects, .. } = self;
+        let Ctx { store, ops, metas, effects, .. } = self;
         if !ops.is_empty() {
             store.write(build_batch(store, ops))?;
+            // Still under the keys' locks: the cache follows the committed state.
+            for (mk, meta) in &metas {
+                match meta {
+                    Some(m) => store.cache.put(mk, m),
+                    None => store.cache.remove(mk),
+                }
+            }
         }
         Ok(effects)
     }

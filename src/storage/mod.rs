@@ -8,6 +8,7 @@
 //! - [`locks::LockTable`] serialises read-modify-writes on the same keys across executors.
 //! - [`expire`] runs the active-expiry cycle in the background.
 
+pub mod cache;
 pub mod context;
 pub mod encoding;
 pub mod expire;
@@ -87,6 +88,8 @@ pub struct StoreOptions {
     pub background_jobs: i32,
     /// Initial fsync policy.
     pub fsync: Fsync,
+    /// Bound of the meta cache in bytes (`cache-max-memory`; 0 disables it).
+    pub meta_cache_bytes: usize,
 }
 
 impl Default for StoreOptions {
@@ -98,6 +101,7 @@ impl Default for StoreOptions {
             write_buffer_bytes: 64 << 20,
             background_jobs: 4,
             fsync: Fsync::EverySec,
+            meta_cache_bytes: 256 << 20,
         }
     }
 }
@@ -111,6 +115,8 @@ pub struct Store {
     versions: VersionGen,
     write_async: WriteOptions,
     write_sync: WriteOptions,
+    /// Hot meta entries (see [`cache`]).
+    pub cache: cache::MetaCache,
 }
 
 impl Store {
@@ -185,6 +191,7 @@ impl Store {
             versions: VersionGen::new(hwm),
             write_async: WriteOptions::default(),
             write_sync,
+            cache: cache::MetaCache::new(opts.meta_cache_bytes),
         })
     }
 
@@ -264,7 +271,9 @@ impl Store {
         for cf in [CF_META, CF_DATA, CF_SCORE] {
             b.delete_range_cf(self.cf(cf), &lo, &hi);
         }
-        self.write(b)
+        self.write(b)?;
+        self.cache.clear_db(db);
+        Ok(())
     }
 
     /// Runs a full manual compaction of every column family.

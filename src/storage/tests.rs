@@ -202,3 +202,52 @@ fn rollback_to_savepoint_undoes_one_command_only() {
     assert_eq!(r.get_string(0, b"b").unwrap(), None);
     assert_eq!(r.get_string(0, b"c").unwrap(), Some(Bytes::from("3")));
 }
+
+#[test]
+fn meta_cache_follows_commits_aborts_flushes_and_expiry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = open(tmp.path());
+    let read = |k: &[u8]| Ctx::new(&store, now_millis(), false).get_string(0, k).unwrap();
+    let mut w = Ctx::new(&store, now_millis(), true);
+    w.set_string(0, b"a", Bytes::from("1"), 0);
+    w.commit().unwrap();
+    assert!(store.cache.get(&super::encoding::meta_key(0, b"a")).is_some(), "write-through");
+    assert_eq!(read(b"a"), Some(Bytes::from("1")));
+    let mut w = Ctx::new(&store, now_millis(), true);
+    w.set_string(0, b"a", Bytes::from("2"), 0);
+    w.abort();
+    assert_eq!(read(b"a"), Some(Bytes::from("1")), "an aborted write never reaches the cache");
+    let mut w = Ctx::new(&store, now_millis(), true);
+    w.set_string(0, b"a", Bytes::from("3"), now_millis() + 1);
+    w.commit().unwrap();
+    assert!(wait(|| read(b"a").is_none()), "a cached entry still expires");
+    let mut w = Ctx::new(&store, now_millis(), true);
+    w.set_string(0, b"b", Bytes::from("x"), 0);
+    w.commit().unwrap();
+    let mut w = Ctx::new(&store, now_millis(), true);
+    w.flush_db(0).unwrap();
+    w.commit().unwrap();
+    assert_eq!(read(b"b"), None, "FLUSHDB clears the cache");
+    // A writer that misses fills the cache from RocksDB; a reader never does.
+    store.cache.set_capacity(1 << 20);
+    let mut w = Ctx::new(&store, now_millis(), true);
+    w.set_string(0, b"c", Bytes::from("y"), 0);
+    w.commit().unwrap();
+    store.cache.remove(&super::encoding::meta_key(0, b"c"));
+    assert_eq!(read(b"c"), Some(Bytes::from("y")));
+    assert!(store.cache.get(&super::encoding::meta_key(0, b"c")).is_none());
+    let mut w = Ctx::new(&store, now_millis(), true);
+    assert!(w.meta(0, b"c").unwrap().is_some());
+    assert!(store.cache.get(&super::encoding::meta_key(0, b"c")).is_some());
+}
+
+fn wait(mut f: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::yield_now();
+    }
+    f()
+}
