@@ -36,6 +36,8 @@ pub enum Reply {
     Boolean(bool),
     /// A verbatim string with its three-letter format (a bulk string in RESP2).
     Verbatim(&'static str, Bytes),
+    /// Nothing at all is sent (SHUTDOWN's success: the connection just closes).
+    NoReply,
 }
 
 impl Reply {
@@ -79,6 +81,7 @@ impl Reply {
 fn encode_resp2(reply: Reply, out: &mut BytesMut) {
     match reply {
         Reply::NilArray => out.extend_from_slice(b"*-1\r\n"),
+        Reply::NoReply => {}
         Reply::Array(items) | Reply::Set(items) => {
             write_header(out, b'*', items.len());
             for item in items {
@@ -119,7 +122,9 @@ fn to_frame2(reply: Reply) -> Frame2 {
         Reply::Double(d) => Frame2::BulkString(Bytes::from(crate::util::float::fmt_double(d))),
         Reply::Boolean(b) => Frame2::Integer(b as i64),
         // Arrays are written by encode_resp2 itself.
-        Reply::NilArray | Reply::Array(_) | Reply::Set(_) | Reply::Map(_) => Frame2::Null,
+        Reply::NilArray | Reply::Array(_) | Reply::Set(_) | Reply::Map(_) | Reply::NoReply => {
+            Frame2::Null
+        }
     }
 }
 

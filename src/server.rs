@@ -36,6 +36,7 @@ impl Server {
         let store_opts = StoreOptions {
             databases: config.databases(),
             fsync: config.appendfsync(),
+            meta_cache_bytes: config.cache_max_memory(),
             ..StoreOptions::default()
         };
         let store = Arc::new(Store::open(&config.dir(), &store_opts)?);

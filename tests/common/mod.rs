@@ -30,8 +30,17 @@ impl TestServer {
 
     /// Starts a server on `dir` (kept by the caller), e.g. to restart on the same data.
     pub fn start_in(dir: &Path, extra: &[&str]) -> TestServer {
+        Self::start_with_conf(None, dir, extra)
+    }
+
+    /// Starts a server reading the config file `conf` (the first argument, as redis-server
+    /// wants it), then `--port 0 --dir <dir>`, then `extra` flags (which override the file).
+    pub fn start_with_conf(conf: Option<&Path>, dir: &Path, extra: &[&str]) -> TestServer {
         let args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_talus"));
+        if let Some(conf) = conf {
+            cmd.arg(conf);
+        }
         cmd.arg("--port").arg("0").arg("--dir").arg(dir);
         cmd.args(&args);
         cmd.env("RUST_LOG", "info")
