@@ -112,6 +112,9 @@ fn write_header(out: &mut BytesMut, tag: u8, n: usize) {
 fn to_frame2(reply: Reply) -> Frame2 {
     match reply {
         Reply::Simple(s) => Frame2::SimpleString(cow_bytes(s)),
+        // Error texts may echo client bytes: CR/LF become spaces (as Redis's
+        // addReplyErrorFormat does) so a client cannot inject replies.
+        Reply::Error(s) if s.contains(['\r', '\n']) => Frame2::Error(s.replace(['\r', '\n'], " ").into()),
         Reply::Error(s) => Frame2::Error(match s {
             Cow::Borrowed(b) => b.into(),
             Cow::Owned(o) => o.into(),
@@ -161,6 +164,7 @@ mod tests {
     fn resp2_shapes() {
         assert_eq!(enc(Reply::ok()), b"+OK\r\n");
         assert_eq!(enc(Reply::error("ERR x")), b"-ERR x\r\n");
+        assert_eq!(enc(Reply::error("ERR a\r\n+OK")), b"-ERR a  +OK\r\n");
         assert_eq!(enc(Reply::Integer(-3)), b":-3\r\n");
         assert_eq!(enc(Reply::bulk(b"a\r\nb")), b"$4\r\na\r\nb\r\n");
         assert_eq!(enc(Reply::Nil), b"$-1\r\n");

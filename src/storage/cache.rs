@@ -70,8 +70,10 @@ impl MetaCache {
     /// Changes the bound (`CONFIG SET cache-max-memory`); shrinking evicts at the next insert,
     /// 0 empties and disables the cache.
     pub fn set_capacity(&self, max_bytes: usize) {
-        self.shard_budget.store(max_bytes / SHARDS, Ordering::Relaxed);
-        if max_bytes == 0 {
+        let was = self.shard_budget.swap(max_bytes / SHARDS, Ordering::Relaxed);
+        // Off: empty it. Back on after being off: writes while it was off did not update it
+        // (and a put racing the switch-off may have slipped in), so start empty.
+        if max_bytes / SHARDS == 0 || was == 0 {
             self.clear_where(|_| true);
         }
     }
@@ -106,6 +108,11 @@ impl MetaCache {
             return;
         }
         let mut shard = self.shard(key).lock();
+        // Re-read under the shard lock: a concurrent switch-off clears shards under their locks.
+        let budget = self.shard_budget.load(Ordering::Relaxed);
+        if budget == 0 {
+            return;
+        }
         let add = cost(key, meta);
         match shard.map.insert(key.to_vec(), meta.clone()) {
             Some(old) => shard.bytes = shard.bytes + add - cost(key, &old),
@@ -125,9 +132,8 @@ impl MetaCache {
 
     /// Forgets `key` (the caller holds the key's stripe lock).
     pub fn remove(&self, key: &[u8]) {
-        if !self.enabled() {
-            return;
-        }
+        // Unconditional: an entry that slipped in while the cache was being switched off must
+        // not survive a write to its key.
         let mut shard = self.shard(key).lock();
         if let Some(old) = shard.map.remove(key) {
             shard.bytes -= cost(key, &old);

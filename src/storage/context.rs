@@ -438,7 +438,7 @@ impl<'a> Ctx<'a> {
     /// (a range delete cannot be overlaid on pending writes) after committing what is pending.
     pub fn flush_db(&mut self, db: u16) -> Result<()> {
         let ops = std::mem::take(&mut self.ops);
-        self.store.write(build_batch(self.store, ops))?;
+        write_through(self.store, ops, &self.metas)?;
         // What is committed can no longer be rolled back.
         self.undo.clear();
         self.metas.retain(|k, _| k.get(..2) != Some(&db.to_be_bytes()));
@@ -458,16 +458,7 @@ impl<'a> Ctx<'a> {
     /// Commits the batch (in the WAL when this returns) and returns what the command did.
     pub fn commit(self) -> Result<Effects> {
         let Ctx { store, ops, metas, effects, .. } = self;
-        if !ops.is_empty() {
-            store.write(build_batch(store, ops))?;
-            // Still under the keys' locks: the cache follows the committed state.
-            for (mk, meta) in &metas {
-                match meta {
-                    Some(m) => store.cache.put(mk, m),
-                    None => store.cache.remove(mk),
-                }
-            }
-        }
+        write_through(store, ops, &metas)?;
         Ok(effects)
     }
 
@@ -505,6 +496,27 @@ impl<V> OverlayMap<V> for BTreeMap<Vec<u8>, Option<V>> {
     fn remove(&mut self, k: &[u8]) {
         BTreeMap::remove(self, k);
     }
+}
+
+/// Commits `ops` and keeps the meta cache on the committed state. The caller holds the locks
+/// of every key in `metas`. The written keys leave the cache before the write, so no reader
+/// can combine a cached old value with another key's new one while the batch lands; nobody can
+/// fill them in meanwhile (readers never fill, writers are locked out); the new values go in
+/// after the write.
+fn write_through(store: &Store, ops: Vec<Op>, metas: &HashMap<Vec<u8>, Option<Meta>>) -> Result<()> {
+    if ops.is_empty() {
+        return Ok(());
+    }
+    for mk in metas.keys() {
+        store.cache.remove(mk);
+    }
+    store.write(build_batch(store, ops))?;
+    for (mk, meta) in metas {
+        if let Some(m) = meta {
+            store.cache.put(mk, m);
+        }
+    }
+    Ok(())
 }
 
 /// Turns the op log into one RocksDB write batch.

@@ -102,7 +102,7 @@ impl Meta {
 
     /// True when the key has expired at `now_ms`.
     pub fn is_expired(&self, now_ms: u64) -> bool {
-        self.expire_ms != 0 && self.expire_ms <= now_ms
+        is_expired_at(self.expire_ms, now_ms)
     }
 
     /// Encodes the meta value.
@@ -132,6 +132,12 @@ impl Meta {
             Some(Meta { kind, expire_ms, version: 0, count: 0, payload: Bytes::copy_from_slice(rest) })
         }
     }
+}
+
+/// True when an entry with expiry `expire_ms` (0 = none) has expired at `now_ms`. As Redis's
+/// `keyIsExpired`: a key is alive through the millisecond it expires at.
+pub fn is_expired_at(expire_ms: u64, now_ms: u64) -> bool {
+    expire_ms != 0 && expire_ms < now_ms
 }
 
 /// Reads only the header of a meta value (type, expiry, version) without copying the payload;

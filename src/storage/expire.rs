@@ -8,7 +8,7 @@
 //! effects (touched keys, `expired` events) flow to the same place as commands' effects.
 
 use super::context::{Ctx, Effects};
-use super::encoding::split_meta_key;
+use super::encoding::{is_expired_at, peek_meta, split_meta_key};
 use super::locks::{LockPlan, LockTable};
 use super::version::now_millis;
 use super::Store;
@@ -44,9 +44,9 @@ impl ExpireCycle {
             let mut expired = Vec::new();
             let mut seen = 0;
             let cursor = self.cursors[db as usize].take();
-            let next = store.scan_meta(db, cursor.as_deref(), |k, meta| {
+            let next = store.scan_meta(db, cursor.as_deref(), |k, raw| {
                 seen += 1;
-                if meta.is_expired(now) {
+                if peek_meta(raw).is_some_and(|(_, e, _)| is_expired_at(e, now)) {
                     if let Some((_, key)) = split_meta_key(k) {
                         expired.push(key.to_vec());
                     }

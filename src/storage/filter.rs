@@ -10,7 +10,7 @@
 //! when the options are built: they hold a weak handle that is filled right after open and
 //! keep every entry until it is (or once the DB is going away).
 
-use super::encoding::{peek_meta, split_data_key};
+use super::encoding::{is_expired_at, peek_meta, split_data_key};
 use super::version::now_millis;
 use rocksdb::compaction_filter::{CompactionFilter, Decision};
 use rocksdb::compaction_filter_factory::{CompactionFilterContext, CompactionFilterFactory};
@@ -32,7 +32,7 @@ pub struct MetaFilter {
 impl CompactionFilter for MetaFilter {
     fn filter(&mut self, _level: u32, _key: &[u8], value: &[u8]) -> Decision {
         match peek_meta(value) {
-            Some((_, expire, _)) if expire != 0 && expire <= self.now_ms => Decision::Remove,
+            Some((_, expire, _)) if is_expired_at(expire, self.now_ms) => Decision::Remove,
             _ => Decision::Keep,
         }
     }
@@ -105,10 +105,7 @@ impl CompactionFilter for DataFilter {
             Err(()) => Decision::Keep,
             Ok(None) => Decision::Remove,
             Ok(Some((is_collection, expire, meta_version))) => {
-                if !is_collection
-                    || meta_version != version
-                    || (expire != 0 && expire <= self.now_ms)
-                {
+                if !is_collection || meta_version != version || is_expired_at(expire, self.now_ms) {
                     Decision::Remove
                 } else {
                     Decision::Keep

@@ -271,9 +271,10 @@ impl Store {
         for cf in [CF_META, CF_DATA, CF_SCORE] {
             b.delete_range_cf(self.cf(cf), &lo, &hi);
         }
-        self.write(b)?;
+        // Cleared first: readers must not mix cached keys with a half-deleted range, and nobody
+        // refills meanwhile (the caller holds the db exclusively; readers never fill).
         self.cache.clear_db(db);
-        Ok(())
+        self.write(b)
     }
 
     /// Runs a full manual compaction of every column family.
@@ -286,9 +287,11 @@ impl Store {
     /// Counts the live (unexpired) keys of database `db`: an exact O(N) meta scan.
     pub fn count_keys(&self, db: u16, now_ms: u64) -> Result<u64> {
         let mut n = 0;
-        self.scan_meta(db, None, |_, meta| {
-            if !meta.is_expired(now_ms) {
-                n += 1;
+        self.scan_meta_raw(db, None, |_, raw| {
+            if let Some((_, expire, _)) = encoding::peek_meta(raw) {
+                if !encoding::is_expired_at(expire, now_ms) {
+                    n += 1;
+                }
             }
             true
         })?;
@@ -297,12 +300,13 @@ impl Store {
 
     /// Visits the meta entries of database `db` in key order, starting at the encoded meta key
     /// `from` (inclusive) or at the start, until `visit` returns false. `visit` gets the encoded
-    /// meta key and the decoded meta. Returns the key after the last one visited, if any.
+    /// meta key and the raw meta value (read its header with [`encoding::peek_meta`]), so scans
+    /// over large strings copy nothing. Returns the key after the last one visited, if any.
     pub fn scan_meta(
         &self,
         db: u16,
         from: Option<&[u8]>,
-        mut visit: impl FnMut(&[u8], Meta) -> bool,
+        mut visit: impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<Option<Vec<u8>>> {
         let mut ro = ReadOptions::default();
         ro.set_iterate_upper_bound(db_upper_bound(db));
@@ -314,11 +318,9 @@ impl Store {
         }
         while it.valid() {
             let (Some(k), Some(v)) = (it.key(), it.value()) else { break };
-            if let Some(meta) = Meta::decode(v) {
-                if !visit(k, meta) {
-                    it.next();
-                    return Ok(it.valid().then(|| it.key().map(<[u8]>::to_vec)).flatten());
-                }
+            if !visit(k, v) {
+                it.next();
+                return Ok(it.valid().then(|| it.key().map(<[u8]>::to_vec)).flatten());
             }
             it.next();
         }
@@ -326,33 +328,14 @@ impl Store {
         Ok(None)
     }
 
-    /// Like [`Store::scan_meta`] without decoding: `visit` gets the encoded meta key and the raw
-    /// meta value (read its header with [`encoding::peek_meta`]), so scans over large strings
-    /// copy nothing. Stops when `visit` returns false; returns nothing (callers track where
-    /// they stopped).
+    /// [`Store::scan_meta`] for callers that track where they stopped themselves.
     pub fn scan_meta_raw(
         &self,
         db: u16,
         from: Option<&[u8]>,
-        mut visit: impl FnMut(&[u8], &[u8]) -> bool,
+        visit: impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
-        let mut ro = ReadOptions::default();
-        ro.set_iterate_upper_bound(db_upper_bound(db));
-        ro.fill_cache(false);
-        let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_META), ro);
-        match from {
-            Some(k) => it.seek(k),
-            None => it.seek(db_prefix(db)),
-        }
-        while it.valid() {
-            let (Some(k), Some(v)) = (it.key(), it.value()) else { break };
-            if !visit(k, v) {
-                return Ok(());
-            }
-            it.next();
-        }
-        it.status()?;
-        Ok(())
+        self.scan_meta(db, from, visit).map(|_| ())
     }
 
     /// Stops background work and closes the DB (call once, at shutdown, after every executor
