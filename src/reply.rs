@@ -114,7 +114,9 @@ fn to_frame2(reply: Reply) -> Frame2 {
         Reply::Simple(s) => Frame2::SimpleString(cow_bytes(s)),
         // Error texts may echo client bytes: CR/LF become spaces (as Redis's
         // addReplyErrorFormat does) so a client cannot inject replies.
-        Reply::Error(s) if s.contains(['\r', '\n']) => Frame2::Error(s.replace(['\r', '\n'], " ").into()),
+        Reply::Error(s) if s.contains(['\r', '\n']) => {
+            Frame2::Error(s.replace(['\r', '\n'], " ").into())
+        }
         Reply::Error(s) => Frame2::Error(match s {
             Cow::Borrowed(b) => b.into(),
             Cow::Owned(o) => o.into(),

@@ -16,7 +16,10 @@ pub struct TalusService {
 impl TalusService {
     /// A service over `shared`; `on_shutdown` runs once every executor has stopped.
     pub fn new(shared: Arc<Shared>, on_shutdown: Box<dyn Fn() + Send + Sync>) -> TalusService {
-        TalusService { shared, on_shutdown }
+        TalusService {
+            shared,
+            on_shutdown,
+        }
     }
 
     /// The shared state.

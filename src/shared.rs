@@ -60,7 +60,11 @@ const MAX_CURSORS: usize = 16 * 1024;
 impl Default for ScanCursors {
     fn default() -> Self {
         ScanCursors {
-            inner: Mutex::new(CursorTable { next: 1, map: HashMap::new(), order: VecDeque::new() }),
+            inner: Mutex::new(CursorTable {
+                next: 1,
+                map: HashMap::new(),
+                order: VecDeque::new(),
+            }),
         }
     }
 }
@@ -110,10 +114,18 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// Tells a command's storage context what to record: touched keys only while a client
+    /// WATCHes (none can yet), events only while keyspace notifications are on.
+    pub fn set_tracking(&self, ctx: &mut crate::storage::context::Ctx<'_>) {
+        ctx.set_tracking(false, self.config.notify_keyspace_events() != 0);
+    }
+
     /// Takes note of what a committed command (or the expiry cycle) did.
     pub fn after_commit(&self, effects: Effects) {
         if effects.expired > 0 {
-            self.stats.expired_keys.fetch_add(effects.expired, Ordering::Relaxed);
+            self.stats
+                .expired_keys
+                .fetch_add(effects.expired, Ordering::Relaxed);
         }
     }
 }

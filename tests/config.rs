@@ -744,15 +744,40 @@ fn cache_max_memory_can_change_at_runtime() {
     let get = |con: &mut redis::Connection, k: &str| -> Option<String> {
         redis::cmd("GET").arg(k).query(con).unwrap()
     };
-    let cfg: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("cache-max-memory").query(&mut con).unwrap();
-    assert_eq!(cfg, vec!["cache-max-memory".to_string(), "1048576".to_string()]);
+    let cfg: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("cache-max-memory")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(
+        cfg,
+        vec!["cache-max-memory".to_string(), "1048576".to_string()]
+    );
     for i in 0..2000 {
-        let _: () = redis::cmd("SET").arg(format!("k{i}")).arg(i).query(&mut con).unwrap();
+        let _: () = redis::cmd("SET")
+            .arg(format!("k{i}"))
+            .arg(i)
+            .query(&mut con)
+            .unwrap();
     }
-    let _: () = redis::cmd("CONFIG").arg("SET").arg("cache-max-memory").arg("0").query(&mut con).unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("cache-max-memory")
+        .arg("0")
+        .query(&mut con)
+        .unwrap();
     assert_eq!(get(&mut con, "k1999").as_deref(), Some("1999"));
-    let _: () = redis::cmd("SET").arg("k1").arg("new").query(&mut con).unwrap();
-    let _: () = redis::cmd("CONFIG").arg("SET").arg("cache-max-memory").arg("64mb").query(&mut con).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("k1")
+        .arg("new")
+        .query(&mut con)
+        .unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("cache-max-memory")
+        .arg("64mb")
+        .query(&mut con)
+        .unwrap();
     assert_eq!(get(&mut con, "k1").as_deref(), Some("new"));
     let _: i64 = redis::cmd("DEL").arg("k1").query(&mut con).unwrap();
     assert_eq!(get(&mut con, "k1"), None);

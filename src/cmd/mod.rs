@@ -79,7 +79,11 @@ pub fn flag_names(f: u32) -> Vec<&'static str> {
         (flags::NO_MULTI, "no_multi"),
         (flags::MOVABLEKEYS, "movablekeys"),
     ];
-    NAMES.iter().filter(|(b, _)| f & b != 0).map(|(_, n)| *n).collect()
+    NAMES
+        .iter()
+        .filter(|(b, _)| f & b != 0)
+        .map(|(_, n)| *n)
+        .collect()
 }
 
 /// Where a command's keys are (Redis's first key, last key, step; last < 0 counts from the end).
@@ -95,15 +99,35 @@ pub struct KeySpec {
 
 impl KeySpec {
     /// No keys.
-    pub const NONE: KeySpec = KeySpec { first: 0, last: 0, step: 0 };
+    pub const NONE: KeySpec = KeySpec {
+        first: 0,
+        last: 0,
+        step: 0,
+    };
     /// One key at argument 1.
-    pub const ONE: KeySpec = KeySpec { first: 1, last: 1, step: 1 };
+    pub const ONE: KeySpec = KeySpec {
+        first: 1,
+        last: 1,
+        step: 1,
+    };
     /// Keys at 1 and 2 (RENAME, COPY, ...).
-    pub const TWO: KeySpec = KeySpec { first: 1, last: 2, step: 1 };
+    pub const TWO: KeySpec = KeySpec {
+        first: 1,
+        last: 2,
+        step: 1,
+    };
     /// Every argument from 1 is a key.
-    pub const ALL: KeySpec = KeySpec { first: 1, last: -1, step: 1 };
+    pub const ALL: KeySpec = KeySpec {
+        first: 1,
+        last: -1,
+        step: 1,
+    };
     /// Key/value pairs from 1 (MSET).
-    pub const PAIRS: KeySpec = KeySpec { first: 1, last: -1, step: 2 };
+    pub const PAIRS: KeySpec = KeySpec {
+        first: 1,
+        last: -1,
+        step: 2,
+    };
 
     /// The indexes of the keys in `args`.
     pub fn positions(&self, argc: usize) -> impl Iterator<Item = usize> {
@@ -113,7 +137,11 @@ impl KeySpec {
         } else {
             (self.last as i64).min(argc as i64 - 1)
         };
-        let end = if first == 0 { 0 } else { (last + 1).max(0) as usize };
+        let end = if first == 0 {
+            0
+        } else {
+            (last + 1).max(0) as usize
+        };
         (first..end.max(first)).step_by(step)
     }
 }
@@ -230,7 +258,9 @@ impl CommandTable {
         let lower = &mut buf[..name.len()];
         lower.copy_from_slice(name);
         lower.make_ascii_lowercase();
-        std::str::from_utf8(lower).ok().and_then(|n| self.by_name.get(n).copied())
+        std::str::from_utf8(lower)
+            .ok()
+            .and_then(|n| self.by_name.get(n).copied())
     }
 
     /// Every top-level command.
@@ -257,10 +287,17 @@ pub fn resolve(table: &CommandTable, args: &[Bytes]) -> Result<&'static CommandS
         return Err(unknown_command(args));
     };
     if spec.subcommands.is_empty() || args.len() < 2 {
-        return if spec.arity_ok(args.len()) { Ok(spec) } else { Err(Error::Arity(spec.name.into())) };
+        return if spec.arity_ok(args.len()) {
+            Ok(spec)
+        } else {
+            Err(Error::Arity(spec.name.into()))
+        };
     }
     let sub = &args[1];
-    let found = spec.subcommands.iter().find(|s| s.short_name().as_bytes().eq_ignore_ascii_case(sub));
+    let found = spec
+        .subcommands
+        .iter()
+        .find(|s| s.short_name().as_bytes().eq_ignore_ascii_case(sub));
     match found {
         Some(s) if s.arity_ok(args.len()) => Ok(s),
         Some(s) => Err(Error::Arity(s.name.into())),
@@ -298,7 +335,10 @@ pub fn unknown_command(args: &[Bytes]) -> Error {
         rest.push_str("' ");
     }
     Error::Other(
-        sanitize(&format!("ERR unknown command '{name}', with args beginning with: {rest}")).into(),
+        sanitize(&format!(
+            "ERR unknown command '{name}', with args beginning with: {rest}"
+        ))
+        .into(),
     )
 }
 
@@ -341,19 +381,28 @@ pub fn dispatch(shared: &Shared, session: &mut Session, args: &[Bytes]) -> (Repl
     };
     // Checked against the current requirepass: clearing it lets unauthenticated clients in.
     if spec.flags & flags::NO_AUTH == 0 && shared.config.auth_required(session.authenticated) {
-        return (Reply::error("NOAUTH Authentication required."), Flow::Continue);
+        return (
+            Reply::error("NOAUTH Authentication required."),
+            Flow::Continue,
+        );
     }
     let plan = lock_plan(shared, spec, args, session.db);
     let _guard = shared.locks.lock(&plan);
     let now = crate::storage::version::now_millis();
     let writer = !plan.is_empty();
     let multi_key_read = !writer && spec.keys.positions(args.len()).nth(1).is_some();
-    let ctx = if multi_key_read {
+    let mut ctx = if multi_key_read {
         Ctx::with_snapshot(&shared.store, now)
     } else {
         Ctx::new(&shared.store, now, writer)
     };
-    let mut exec = Exec { shared, session, ctx, flow: Flow::Continue };
+    shared.set_tracking(&mut ctx);
+    let mut exec = Exec {
+        shared,
+        session,
+        ctx,
+        flow: Flow::Continue,
+    };
     let result = (spec.handler)(&mut exec, args);
     let Exec { ctx, flow, .. } = exec;
     let reply = match result {
@@ -392,7 +441,10 @@ pub fn execute_batch(
     let mut i = 0;
     while i < cmds.len() {
         let mut run = Vec::new();
-        while let Some(spec) = cmds.get(i + run.len()).and_then(|a| groupable(shared, session, a)) {
+        while let Some(spec) = cmds
+            .get(i + run.len())
+            .and_then(|a| groupable(shared, session, a))
+        {
             run.push(spec);
         }
         if run.len() >= 2 {
@@ -415,7 +467,8 @@ pub fn execute_batch(
 fn groupable(shared: &Shared, session: &Session, args: &[Bytes]) -> Option<&'static CommandSpec> {
     let spec = resolve(&shared.commands, args).ok()?;
     let keyed = spec.keys.first > 0 && matches!(spec.locking, Locking::None | Locking::Keys);
-    let allowed = spec.flags & flags::NO_AUTH != 0 || !shared.config.auth_required(session.authenticated);
+    let allowed =
+        spec.flags & flags::NO_AUTH != 0 || !shared.config.auth_required(session.authenticated);
     (keyed && allowed).then_some(spec)
 }
 
@@ -437,11 +490,17 @@ fn run_group(
     let _guard = shared.locks.lock(&plan);
     let now = crate::storage::version::now_millis();
     let mut ctx = Ctx::new(&shared.store, now, true);
+    shared.set_tracking(&mut ctx);
     let mut replies = Vec::with_capacity(specs.len());
     for (spec, args) in specs.iter().zip(cmds) {
         shared.stats.commands_processed();
         let sp = ctx.savepoint();
-        let mut exec = Exec { shared, session: &mut *session, ctx, flow: Flow::Continue };
+        let mut exec = Exec {
+            shared,
+            session: &mut *session,
+            ctx,
+            flow: Flow::Continue,
+        };
         let result = (spec.handler)(&mut exec, args);
         ctx = exec.ctx;
         replies.push(match result {
@@ -462,7 +521,11 @@ fn run_group(
         Err(e) => {
             let text = e.to_string();
             for r in replies {
-                let r = if r.is_error() { r } else { Reply::error(text.clone()) };
+                let r = if r.is_error() {
+                    r
+                } else {
+                    Reply::error(text.clone())
+                };
                 r.encode(session.resp, out);
             }
         }
@@ -496,7 +559,10 @@ mod tests {
 
     #[test]
     fn unknown_command_text() {
-        let args: Vec<Bytes> = ["foo", "a", "b\r\nc"].iter().map(|s| Bytes::from(*s)).collect();
+        let args: Vec<Bytes> = ["foo", "a", "b\r\nc"]
+            .iter()
+            .map(|s| Bytes::from(*s))
+            .collect();
         assert_eq!(
             unknown_command(&args).to_string(),
             "ERR unknown command 'foo', with args beginning with: 'a' 'b  c' "

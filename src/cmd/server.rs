@@ -637,7 +637,10 @@ fn config_set(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     config.set(&pairs)?;
     // The store keeps its own copy of the fsync policy, read on every write.
     ex.shared.store.set_fsync(config.appendfsync());
-    ex.shared.store.cache.set_capacity(config.cache_max_memory());
+    ex.shared
+        .store
+        .cache
+        .set_capacity(config.cache_max_memory());
     Ok(Reply::ok())
 }
 

@@ -70,7 +70,9 @@ impl MetaCache {
     /// Changes the bound (`CONFIG SET cache-max-memory`); shrinking evicts at the next insert,
     /// 0 empties and disables the cache.
     pub fn set_capacity(&self, max_bytes: usize) {
-        let was = self.shard_budget.swap(max_bytes / SHARDS, Ordering::Relaxed);
+        let was = self
+            .shard_budget
+            .swap(max_bytes / SHARDS, Ordering::Relaxed);
         // Off: empty it. Back on after being off: writes while it was off did not update it
         // (and a put racing the switch-off may have slipped in), so start empty.
         if max_bytes / SHARDS == 0 || was == 0 {
@@ -122,7 +124,9 @@ impl MetaCache {
             }
         }
         while shard.bytes > budget {
-            let Some(victim) = shard.order.pop_front() else { break };
+            let Some(victim) = shard.order.pop_front() else {
+                break;
+            };
             shard.bytes -= slot_cost(&victim);
             if let Some(old) = shard.map.remove(&victim) {
                 shard.bytes -= cost(&victim, &old);
@@ -208,7 +212,10 @@ mod tests {
             c.remove(b"k");
         }
         assert!(c.used_bytes() <= 64 * 1024);
-        c.put(b"big", &Meta::string(Bytes::from(vec![0u8; MAX_CACHED_PAYLOAD + 1]), 0));
+        c.put(
+            b"big",
+            &Meta::string(Bytes::from(vec![0u8; MAX_CACHED_PAYLOAD + 1]), 0),
+        );
         assert_eq!(c.get(b"big"), None);
         c.set_capacity(0);
         assert!(!c.enabled());

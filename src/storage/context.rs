@@ -75,6 +75,9 @@ pub struct Ctx<'a> {
     /// The time the command runs at (one clock reading per command, as Redis does).
     pub now_ms: u64,
     writer: bool,
+    /// Whether touched keys and keyspace events are recorded (see [`Ctx::set_tracking`]).
+    track_touched: bool,
+    track_events: bool,
     /// Pending writes, in order; turned into one `WriteBatch` at commit.
     ops: Vec<Op>,
     metas: HashMap<Vec<u8>, Option<Meta>>,
@@ -118,6 +121,8 @@ impl<'a> Ctx<'a> {
             snapshot: None,
             now_ms,
             writer,
+            track_touched: true,
+            track_events: true,
             ops: Vec::new(),
             metas: HashMap::new(),
             elems: [BTreeMap::new(), BTreeMap::new()],
@@ -135,6 +140,14 @@ impl<'a> Ctx<'a> {
         ctx.ro = ro;
         ctx.snapshot = Some(snapshot);
         ctx
+    }
+
+    /// Chooses what the context records: touched keys are only needed while some client
+    /// WATCHes, events only while keyspace notifications are on. Off, they cost nothing.
+    /// (Both are on by default; the expired-key count is always kept.)
+    pub fn set_tracking(&mut self, touched: bool, events: bool) {
+        self.track_touched = touched;
+        self.track_events = events;
     }
 
     /// The store.
@@ -197,8 +210,17 @@ impl<'a> Ctx<'a> {
         self.set_meta_overlay(mk, None);
         let key = Bytes::copy_from_slice(key);
         self.effects.expired += 1;
-        self.effects.events.push(KeyEvent { db, class: 'x', event: "expired", key: key.clone() });
-        self.effects.touched.push((db, key));
+        if self.track_events {
+            self.effects.events.push(KeyEvent {
+                db,
+                class: 'x',
+                event: "expired",
+                key: key.clone(),
+            });
+        }
+        if self.track_touched {
+            self.effects.touched.push((db, key));
+        }
     }
 
     /// The meta entries this context wrote or deleted in database `db` and has not committed
@@ -285,12 +307,21 @@ impl<'a> Ctx<'a> {
 
     /// Records `key` as modified (WATCH).
     pub fn touch(&mut self, db: u16, key: &[u8]) {
-        self.effects.touched.push((db, Bytes::copy_from_slice(key)));
+        if self.track_touched {
+            self.effects.touched.push((db, Bytes::copy_from_slice(key)));
+        }
     }
 
     /// Records a keyspace event.
     pub fn notify(&mut self, db: u16, class: char, event: &'static str, key: &[u8]) {
-        self.effects.events.push(KeyEvent { db, class, event, key: Bytes::copy_from_slice(key) });
+        if self.track_events {
+            self.effects.events.push(KeyEvent {
+                db,
+                class,
+                event,
+                key: Bytes::copy_from_slice(key),
+            });
+        }
     }
 
     /// Records that `key` became non-empty (blocked clients waiting on it can be served).
@@ -360,9 +391,14 @@ impl<'a> Ctx<'a> {
         if let Some(s) = &self.snapshot {
             ro.set_snapshot(s);
         }
-        let mut it = self.store.db().raw_iterator_cf_opt(self.store.cf(cf.name()), ro);
+        let mut it = self
+            .store
+            .db()
+            .raw_iterator_cf_opt(self.store.cf(cf.name()), ro);
         it.seek(&lower);
-        let mut pending = self.elems[cf as usize].range(lower.clone()..upper).peekable();
+        let mut pending = self.elems[cf as usize]
+            .range(lower.clone()..upper)
+            .peekable();
         loop {
             let db_key = if it.valid() { it.key() } else { None };
             let next_pending = pending.peek().map(|(k, _)| k.as_slice());
@@ -383,7 +419,9 @@ impl<'a> Ctx<'a> {
                     }
                 }
             } else {
-                let (Some(k), Some(v)) = (it.key(), it.value()) else { break };
+                let (Some(k), Some(v)) = (it.key(), it.value()) else {
+                    break;
+                };
                 if !visit(k, v) {
                     return Ok(());
                 }
@@ -407,7 +445,9 @@ impl<'a> Ctx<'a> {
         dst: &[u8],
         expire_ms: u64,
     ) -> Result<bool> {
-        let Some(meta) = self.meta(src_db, src)? else { return Ok(false) };
+        let Some(meta) = self.meta(src_db, src)? else {
+            return Ok(false);
+        };
         let mut new_meta = meta.clone();
         new_meta.expire_ms = expire_ms;
         if meta.kind.is_collection() {
@@ -441,7 +481,8 @@ impl<'a> Ctx<'a> {
         write_through(self.store, ops, &self.metas)?;
         // What is committed can no longer be rolled back.
         self.undo.clear();
-        self.metas.retain(|k, _| k.get(..2) != Some(&db.to_be_bytes()));
+        self.metas
+            .retain(|k, _| k.get(..2) != Some(&db.to_be_bytes()));
         for e in &mut self.elems {
             e.retain(|k, _| k.get(..2) != Some(&db.to_be_bytes()));
         }
@@ -457,7 +498,13 @@ impl<'a> Ctx<'a> {
 
     /// Commits the batch (in the WAL when this returns) and returns what the command did.
     pub fn commit(self) -> Result<Effects> {
-        let Ctx { store, ops, metas, effects, .. } = self;
+        let Ctx {
+            store,
+            ops,
+            metas,
+            effects,
+            ..
+        } = self;
         write_through(store, ops, &metas)?;
         Ok(effects)
     }
@@ -503,7 +550,11 @@ impl<V> OverlayMap<V> for BTreeMap<Vec<u8>, Option<V>> {
 /// can combine a cached old value with another key's new one while the batch lands; nobody can
 /// fill them in meanwhile (readers never fill, writers are locked out); the new values go in
 /// after the write.
-fn write_through(store: &Store, ops: Vec<Op>, metas: &HashMap<Vec<u8>, Option<Meta>>) -> Result<()> {
+fn write_through(
+    store: &Store,
+    ops: Vec<Op>,
+    metas: &HashMap<Vec<u8>, Option<Meta>>,
+) -> Result<()> {
     if ops.is_empty() {
         return Ok(());
     }

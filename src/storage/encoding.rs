@@ -92,12 +92,24 @@ pub struct Meta {
 impl Meta {
     /// A string meta.
     pub fn string(value: Bytes, expire_ms: u64) -> Meta {
-        Meta { kind: Kind::String, expire_ms, version: 0, count: 0, payload: value }
+        Meta {
+            kind: Kind::String,
+            expire_ms,
+            version: 0,
+            count: 0,
+            payload: value,
+        }
     }
 
     /// A new, empty collection of `kind` with a fresh `version`.
     pub fn collection(kind: Kind, version: u64) -> Meta {
-        Meta { kind, expire_ms: 0, version, count: 0, payload: Bytes::new() }
+        Meta {
+            kind,
+            expire_ms: 0,
+            version,
+            count: 0,
+            payload: Bytes::new(),
+        }
     }
 
     /// True when the key has expired at `now_ms`.
@@ -127,9 +139,21 @@ impl Meta {
         if kind.is_collection() {
             let version = u64::from_be_bytes(rest.get(..8)?.try_into().ok()?);
             let count = u64::from_be_bytes(rest.get(8..16)?.try_into().ok()?);
-            Some(Meta { kind, expire_ms, version, count, payload: Bytes::copy_from_slice(&rest[16..]) })
+            Some(Meta {
+                kind,
+                expire_ms,
+                version,
+                count,
+                payload: Bytes::copy_from_slice(&rest[16..]),
+            })
         } else {
-            Some(Meta { kind, expire_ms, version: 0, count: 0, payload: Bytes::copy_from_slice(rest) })
+            Some(Meta {
+                kind,
+                expire_ms,
+                version: 0,
+                count: 0,
+                payload: Bytes::copy_from_slice(rest),
+            })
         }
     }
 }
@@ -170,7 +194,11 @@ fn crc16(data: &[u8]) -> u16 {
     for &b in data {
         crc ^= (b as u16) << 8;
         for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
         }
     }
     crc
@@ -258,14 +286,22 @@ pub fn prefix_successor(prefix: &[u8]) -> Vec<u8> {
 pub fn encode_score(score: f64) -> [u8; 8] {
     let score = if score == 0.0 { 0.0 } else { score };
     let bits = score.to_bits();
-    let ordered = if bits & (1 << 63) != 0 { !bits } else { bits | (1 << 63) };
+    let ordered = if bits & (1 << 63) != 0 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    };
     ordered.to_be_bytes()
 }
 
 /// Decodes a score written by [`encode_score`].
 pub fn decode_score(raw: [u8; 8]) -> f64 {
     let ordered = u64::from_be_bytes(raw);
-    let bits = if ordered & (1 << 63) != 0 { ordered & !(1 << 63) } else { !ordered };
+    let bits = if ordered & (1 << 63) != 0 {
+        ordered & !(1 << 63)
+    } else {
+        !ordered
+    };
     f64::from_bits(bits)
 }
 
@@ -306,12 +342,29 @@ mod tests {
 
     #[test]
     fn scores_order() {
-        let xs = [f64::NEG_INFINITY, -1e300, -1.5, -0.0, 0.0, 1e-300, 2.0, f64::INFINITY];
+        let xs = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -1.5,
+            -0.0,
+            0.0,
+            1e-300,
+            2.0,
+            f64::INFINITY,
+        ];
         for w in xs.windows(2) {
-            assert!(encode_score(w[0]) <= encode_score(w[1]), "{} {}", w[0], w[1]);
+            assert!(
+                encode_score(w[0]) <= encode_score(w[1]),
+                "{} {}",
+                w[0],
+                w[1]
+            );
         }
         for x in xs {
-            assert_eq!(decode_score(encode_score(x)), if x == 0.0 { 0.0 } else { x });
+            assert_eq!(
+                decode_score(encode_score(x)),
+                if x == 0.0 { 0.0 } else { x }
+            );
         }
     }
 }

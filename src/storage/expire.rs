@@ -32,7 +32,9 @@ pub struct ExpireCycle {
 impl ExpireCycle {
     /// A cycle over `databases` databases.
     pub fn new(databases: u16) -> ExpireCycle {
-        ExpireCycle { cursors: vec![None; databases as usize] }
+        ExpireCycle {
+            cursors: vec![None; databases as usize],
+        }
     }
 
     /// Runs one tick: examines up to [`SCAN_PER_TICK`] meta entries per database and deletes
@@ -82,18 +84,20 @@ pub fn spawn(
     stop: Arc<AtomicBool>,
     on_effects: impl Fn(Effects) + Send + 'static,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new().name("talus-expire".into()).spawn(move || {
-        let mut cycle = ExpireCycle::new(store.databases());
-        let mut pause = TICK;
-        while !stop.load(Ordering::Acquire) {
-            let effects = cycle.tick(&store, &locks);
-            if effects.expired > 0 {
-                pause = TICK;
-                on_effects(effects);
-            } else {
-                pause = (pause * 2).min(MAX_TICK);
+    std::thread::Builder::new()
+        .name("talus-expire".into())
+        .spawn(move || {
+            let mut cycle = ExpireCycle::new(store.databases());
+            let mut pause = TICK;
+            while !stop.load(Ordering::Acquire) {
+                let effects = cycle.tick(&store, &locks);
+                if effects.expired > 0 {
+                    pause = TICK;
+                    on_effects(effects);
+                } else {
+                    pause = (pause * 2).min(MAX_TICK);
+                }
+                std::thread::park_timeout(pause);
             }
-            std::thread::park_timeout(pause);
-        }
-    })
+        })
 }

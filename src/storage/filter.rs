@@ -46,7 +46,9 @@ impl CompactionFilterFactory for MetaFilterFactory {
     type Filter = MetaFilter;
 
     fn create(&mut self, _context: CompactionFilterContext) -> MetaFilter {
-        MetaFilter { now_ms: now_millis() }
+        MetaFilter {
+            now_ms: now_millis(),
+        }
     }
 
     fn name(&self) -> &CStr {

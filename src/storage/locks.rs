@@ -110,7 +110,9 @@ impl LockTable {
             }
         });
         for (db, exclusive) in dbs {
-            let Some(lock) = self.dbs.get(db as usize) else { continue };
+            let Some(lock) = self.dbs.get(db as usize) else {
+                continue;
+            };
             if exclusive {
                 guard._exclusive.push(lock.write());
             } else {

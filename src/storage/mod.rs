@@ -146,9 +146,15 @@ impl Store {
         let mut meta = cf_opts(true);
         meta.set_compaction_filter_factory(MetaFilterFactory);
         let mut data = cf_opts(false);
-        data.set_compaction_filter_factory(DataFilterFactory { db: slot.clone(), meta_cf: CF_META });
+        data.set_compaction_filter_factory(DataFilterFactory {
+            db: slot.clone(),
+            meta_cf: CF_META,
+        });
         let mut score = cf_opts(false);
-        score.set_compaction_filter_factory(DataFilterFactory { db: slot.clone(), meta_cf: CF_META });
+        score.set_compaction_filter_factory(DataFilterFactory {
+            db: slot.clone(),
+            meta_cf: CF_META,
+        });
 
         let mut db_opts = Options::default();
         db_opts.create_if_missing(true);
@@ -212,7 +218,9 @@ impl Store {
 
     /// A column family handle by name (they are all created at open).
     pub fn cf(&self, name: &str) -> &ColumnFamily {
-        self.db.cf_handle(name).expect("column families are created at open")
+        self.db
+            .cf_handle(name)
+            .expect("column families are created at open")
     }
 
     /// The current fsync policy.
@@ -234,7 +242,11 @@ impl Store {
         if batch.is_empty() {
             return Ok(());
         }
-        let opts = if self.fsync() == Fsync::Always { &self.write_sync } else { &self.write_async };
+        let opts = if self.fsync() == Fsync::Always {
+            &self.write_sync
+        } else {
+            &self.write_async
+        };
         self.db.write_opt(batch, opts)?;
         Ok(())
     }
@@ -279,8 +291,14 @@ impl Store {
 
     /// Runs a full manual compaction of every column family.
     pub fn compact_all(&self) {
-        for cf in [rocksdb::DEFAULT_COLUMN_FAMILY_NAME, CF_META, CF_DATA, CF_SCORE] {
-            self.db.compact_range_cf(self.cf(cf), None::<&[u8]>, None::<&[u8]>);
+        for cf in [
+            rocksdb::DEFAULT_COLUMN_FAMILY_NAME,
+            CF_META,
+            CF_DATA,
+            CF_SCORE,
+        ] {
+            self.db
+                .compact_range_cf(self.cf(cf), None::<&[u8]>, None::<&[u8]>);
         }
     }
 
@@ -317,7 +335,9 @@ impl Store {
             None => it.seek(db_prefix(db)),
         }
         while it.valid() {
-            let (Some(k), Some(v)) = (it.key(), it.value()) else { break };
+            let (Some(k), Some(v)) = (it.key(), it.value()) else {
+                break;
+            };
             if !visit(k, v) {
                 it.next();
                 return Ok(it.valid().then(|| it.key().map(<[u8]>::to_vec)).flatten());

@@ -30,7 +30,11 @@ fn make_collection(store: &Store, key: &[u8], n: usize) -> u64 {
     meta.count = n as u64;
     for i in 0..n {
         let sub = format!("f{i:06}");
-        ctx.put_elem(ElemCf::Data, data_key(0, key, version, sub.as_bytes()), Bytes::from("v"));
+        ctx.put_elem(
+            ElemCf::Data,
+            data_key(0, key, version, sub.as_bytes()),
+            Bytes::from("v"),
+        );
     }
     ctx.put_meta(0, key, meta);
     ctx.commit().unwrap();
@@ -70,11 +74,12 @@ fn expired_keys_are_absent_and_lazily_deleted_by_writers() {
     assert_eq!(effects.expired, 1);
     assert_eq!(effects.events[0].event, "expired");
     let mut n = 0;
-    store.scan_meta(0, None, |_, _| {
-        n += 1;
-        true
-    })
-    .unwrap();
+    store
+        .scan_meta(0, None, |_, _| {
+            n += 1;
+            true
+        })
+        .unwrap();
     assert_eq!(n, 1, "the expired meta entry is gone");
 }
 
@@ -84,7 +89,10 @@ fn wrong_type_is_reported() {
     let store = open(tmp.path());
     make_collection(&store, b"h", 1);
     let mut ctx = Ctx::new(&store, now_millis(), false);
-    assert!(matches!(ctx.get_string(0, b"h"), Err(crate::error::Error::WrongType)));
+    assert!(matches!(
+        ctx.get_string(0, b"h"),
+        Err(crate::error::Error::WrongType)
+    ));
 }
 
 #[test]
@@ -94,19 +102,30 @@ fn copy_key_rewrites_elements_under_a_new_version_and_sees_pending() {
     let v = make_collection(&store, b"src", 3);
     let mut ctx = Ctx::new(&store, now_millis(), true);
     // A pending element written in this same context must be copied too.
-    ctx.put_elem(ElemCf::Data, data_key(0, b"src", v, b"f999999"), Bytes::from("p"));
+    ctx.put_elem(
+        ElemCf::Data,
+        data_key(0, b"src", v, b"f999999"),
+        Bytes::from("p"),
+    );
     assert!(ctx.copy_key(0, b"src", 5, b"dst", 0).unwrap());
     let dst = ctx.meta(5, b"dst").unwrap().unwrap();
     assert_ne!(dst.version, v);
     let mut subs = vec![];
-    ctx.scan_elems(ElemCf::Data, &data_prefix(5, b"dst", dst.version), None, |k, _| {
-        subs.push(k.to_vec());
-        true
-    })
+    ctx.scan_elems(
+        ElemCf::Data,
+        &data_prefix(5, b"dst", dst.version),
+        None,
+        |k, _| {
+            subs.push(k.to_vec());
+            true
+        },
+    )
     .unwrap();
     assert_eq!(subs.len(), 4);
     ctx.commit().unwrap();
-    assert!(!Ctx::new(&store, now_millis(), true).copy_key(0, b"nope", 0, b"x", 0).unwrap());
+    assert!(!Ctx::new(&store, now_millis(), true)
+        .copy_key(0, b"nope", 0, b"x", 0)
+        .unwrap());
 }
 
 #[test]
@@ -127,8 +146,16 @@ fn compaction_drops_elements_of_deleted_overwritten_and_expired_collections() {
     store.db().flush_cf(store.cf(CF_DATA)).unwrap();
     assert_eq!(count_cf(&store, CF_DATA), 2110);
     store.compact_all();
-    assert_eq!(count_cf(&store, CF_DATA), 10, "only the live collection's elements remain");
-    assert_eq!(count_cf(&store, super::CF_META), 2, "the expired meta entry is dropped too");
+    assert_eq!(
+        count_cf(&store, CF_DATA),
+        10,
+        "only the live collection's elements remain"
+    );
+    assert_eq!(
+        count_cf(&store, super::CF_META),
+        2,
+        "the expired meta entry is dropped too"
+    );
 }
 
 #[test]
@@ -171,10 +198,15 @@ fn format_version_is_checked_at_open() {
     let tmp = tempfile::tempdir().unwrap();
     {
         let store = open(tmp.path());
-        store.db().put(b"talus:format", 99u32.to_be_bytes()).unwrap();
+        store
+            .db()
+            .put(b"talus:format", 99u32.to_be_bytes())
+            .unwrap();
         store.close();
     }
-    let err = Store::open(tmp.path(), &StoreOptions::default()).err().expect("must refuse");
+    let err = Store::open(tmp.path(), &StoreOptions::default())
+        .err()
+        .expect("must refuse");
     assert!(err.to_string().contains("format"), "{err}");
 }
 
@@ -192,7 +224,11 @@ fn rollback_to_savepoint_undoes_one_command_only() {
     ctx.rollback_to(sp);
     assert_eq!(ctx.get_string(0, b"a").unwrap(), Some(Bytes::from("1")));
     assert_eq!(ctx.get_string(0, b"b").unwrap(), None);
-    assert_eq!(ctx.get_elem(ElemCf::Data, &data_key(0, b"h", 1, b"f")).unwrap(), None);
+    assert_eq!(
+        ctx.get_elem(ElemCf::Data, &data_key(0, b"h", 1, b"f"))
+            .unwrap(),
+        None
+    );
     ctx.set_string(0, b"c", Bytes::from("3"), 0);
     let effects = ctx.commit().unwrap();
     assert!(effects.events.is_empty());
@@ -207,20 +243,37 @@ fn rollback_to_savepoint_undoes_one_command_only() {
 fn meta_cache_follows_commits_aborts_flushes_and_expiry() {
     let tmp = tempfile::tempdir().unwrap();
     let store = open(tmp.path());
-    let read = |k: &[u8]| Ctx::new(&store, now_millis(), false).get_string(0, k).unwrap();
+    let read = |k: &[u8]| {
+        Ctx::new(&store, now_millis(), false)
+            .get_string(0, k)
+            .unwrap()
+    };
     let mut w = Ctx::new(&store, now_millis(), true);
     w.set_string(0, b"a", Bytes::from("1"), 0);
     w.commit().unwrap();
-    assert!(store.cache.get(&super::encoding::meta_key(0, b"a")).is_some(), "write-through");
+    assert!(
+        store
+            .cache
+            .get(&super::encoding::meta_key(0, b"a"))
+            .is_some(),
+        "write-through"
+    );
     assert_eq!(read(b"a"), Some(Bytes::from("1")));
     let mut w = Ctx::new(&store, now_millis(), true);
     w.set_string(0, b"a", Bytes::from("2"), 0);
     w.abort();
-    assert_eq!(read(b"a"), Some(Bytes::from("1")), "an aborted write never reaches the cache");
+    assert_eq!(
+        read(b"a"),
+        Some(Bytes::from("1")),
+        "an aborted write never reaches the cache"
+    );
     let mut w = Ctx::new(&store, now_millis(), true);
     w.set_string(0, b"a", Bytes::from("3"), now_millis() + 1);
     w.commit().unwrap();
-    assert!(wait(|| read(b"a").is_none()), "a cached entry still expires");
+    assert!(
+        wait(|| read(b"a").is_none()),
+        "a cached entry still expires"
+    );
     let mut w = Ctx::new(&store, now_millis(), true);
     w.set_string(0, b"b", Bytes::from("x"), 0);
     w.commit().unwrap();
@@ -235,10 +288,16 @@ fn meta_cache_follows_commits_aborts_flushes_and_expiry() {
     w.commit().unwrap();
     store.cache.remove(&super::encoding::meta_key(0, b"c"));
     assert_eq!(read(b"c"), Some(Bytes::from("y")));
-    assert!(store.cache.get(&super::encoding::meta_key(0, b"c")).is_none());
+    assert!(store
+        .cache
+        .get(&super::encoding::meta_key(0, b"c"))
+        .is_none());
     let mut w = Ctx::new(&store, now_millis(), true);
     assert!(w.meta(0, b"c").unwrap().is_some());
-    assert!(store.cache.get(&super::encoding::meta_key(0, b"c")).is_some());
+    assert!(store
+        .cache
+        .get(&super::encoding::meta_key(0, b"c"))
+        .is_some());
 }
 
 fn wait(mut f: impl FnMut() -> bool) -> bool {

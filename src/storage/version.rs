@@ -37,7 +37,10 @@ impl VersionGen {
         let mut cur = self.last.load(Ordering::Relaxed);
         let v = loop {
             let v = (cur + 1).max(now);
-            match self.last.compare_exchange_weak(cur, v, Ordering::AcqRel, Ordering::Relaxed) {
+            match self
+                .last
+                .compare_exchange_weak(cur, v, Ordering::AcqRel, Ordering::Relaxed)
+            {
                 Ok(_) => break v,
                 Err(actual) => cur = actual,
             }
@@ -57,12 +60,18 @@ impl VersionGen {
 
 /// Microseconds since the Unix epoch.
 pub fn now_micros() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
 }
 
 /// Milliseconds since the Unix epoch.
 pub fn now_millis() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -74,10 +83,20 @@ mod tests {
         let far = now_micros() + 10 * HWM_BLOCK;
         let g = VersionGen::new(far);
         let mut raised = vec![];
-        let a = g.next(|h| -> Result<(), ()> { raised.push(h); Ok(()) }).unwrap();
+        let a = g
+            .next(|h| -> Result<(), ()> {
+                raised.push(h);
+                Ok(())
+            })
+            .unwrap();
         assert!(a >= far);
         assert_eq!(raised, vec![a + HWM_BLOCK]);
-        let b = g.next(|h| -> Result<(), ()> { raised.push(h); Ok(()) }).unwrap();
+        let b = g
+            .next(|h| -> Result<(), ()> {
+                raised.push(h);
+                Ok(())
+            })
+            .unwrap();
         assert!(b > a);
         assert_eq!(raised.len(), 1);
     }

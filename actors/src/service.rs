@@ -1,0 +1,64 @@
+//! The contract between the actor pipeline and the command executor.
+//!
+//! The pipeline (Listener → Worker → Connection → Executor) knows nothing about commands: it
+//! parses requests into [`Args`], groups every complete request of a read into one batch, and
+//! hands the batch, together with the connection's session, to [`Service::execute`] on an
+//! executor thread. The session travels with the batch and comes back with the reply, so state
+//! that commands change (selected db, authentication, client name, protocol, MULTI state, ...)
+//! follows request order exactly inside a pipeline without the pipeline having to know which
+//! commands change it.
+
+use std::net::SocketAddr;
+
+use bytes::{Bytes, BytesMut};
+
+/// One parsed request: the command name and its arguments, as sent.
+pub type Args = Vec<Bytes>;
+
+/// How a connection goes on after a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep serving the connection.
+    Continue,
+    /// Write what is in `out`, then close the connection (QUIT). Requests after it in the batch
+    /// are discarded (already dropped by the service).
+    Close,
+    /// Write what is in `out`, close this connection and stop the whole server gracefully
+    /// (SHUTDOWN).
+    Shutdown,
+}
+
+/// Facts about an accepted connection, given to the service when it opens a session.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    /// Unique client id (Redis's `CLIENT ID`), increasing from 1.
+    pub id: u64,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The server address the client connected to.
+    pub local: SocketAddr,
+    /// Index of the worker (io thread) serving the connection.
+    pub worker: usize,
+}
+
+/// The command executor the actor pipeline drives. Implemented by the talus crate (RocksDB)
+/// and by tests (in-memory).
+pub trait Service: Send + Sync + 'static {
+    /// Per-connection state that travels with every batch to the executor and back (db, auth,
+    /// name, protocol, ...).
+    type Session: Send + 'static;
+
+    /// A connection was accepted (called on its worker's thread).
+    fn open_session(&self, info: &ClientInfo) -> Self::Session;
+
+    /// Execute `cmds` in order on an executor thread, appending every reply, encoded, to `out`.
+    /// May stop early (QUIT / SHUTDOWN) and say so through the returned Flow.
+    fn execute(&self, session: &mut Self::Session, cmds: Vec<Args>, out: &mut BytesMut) -> Flow;
+
+    /// The connection is gone (after its last batch finished). Runs on the worker thread.
+    fn close_session(&self, session: Self::Session);
+
+    /// The server stopped: every executor has finished. Flush/close storage here. Default:
+    /// nothing.
+    fn shutdown(&self) {}
+}
