@@ -17,7 +17,7 @@
 use super::encoding::Meta;
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, Hasher};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Number of shards (a power of two); each has its own lock.
@@ -29,7 +29,7 @@ const ENTRY_OVERHEAD: usize = 96;
 
 #[derive(Default)]
 struct Shard {
-    map: HashMap<Vec<u8>, Meta>,
+    map: HashMap<Vec<u8>, Meta, foldhash::fast::RandomState>,
     order: VecDeque<Vec<u8>>,
     bytes: usize,
 }
@@ -38,7 +38,7 @@ struct Shard {
 pub struct MetaCache {
     shards: Box<[Mutex<Shard>]>,
     shard_budget: AtomicUsize,
-    hasher: std::collections::hash_map::RandomState,
+    hasher: foldhash::fast::RandomState,
 }
 
 /// Bytes an entry of the map accounts for.
@@ -86,9 +86,8 @@ impl MetaCache {
     }
 
     fn shard(&self, key: &[u8]) -> &Mutex<Shard> {
-        let mut h = self.hasher.build_hasher();
-        h.write(key);
-        &self.shards[(h.finish() as usize) & (SHARDS - 1)]
+        // The high bits pick the shard; the map inside uses its own seed.
+        &self.shards[(self.hasher.hash_one(key) >> 58) as usize & (SHARDS - 1)]
     }
 
     /// The cached meta of an encoded meta key.
@@ -116,7 +115,10 @@ impl MetaCache {
             return;
         }
         let add = cost(key, meta);
-        match shard.map.insert(key.to_vec(), meta.clone()) {
+        // A compact copy: a payload sliced from a connection's read buffer would pin that
+        // whole buffer for as long as the entry lives.
+        let entry = Meta { payload: bytes::Bytes::copy_from_slice(&meta.payload), ..meta.clone() };
+        match shard.map.insert(key.to_vec(), entry) {
             Some(old) => shard.bytes = shard.bytes + add - cost(key, &old),
             None => {
                 shard.bytes += add + slot_cost(key);

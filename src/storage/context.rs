@@ -558,8 +558,11 @@ fn write_through(
     if ops.is_empty() {
         return Ok(());
     }
-    for mk in metas.keys() {
-        store.cache.remove(mk);
+    // One key: a reader sees its old value or its new one, nothing to mix; skip the probe.
+    if metas.len() > 1 {
+        for mk in metas.keys() {
+            store.cache.remove(mk);
+        }
     }
     store.write(build_batch(store, ops))?;
     for (mk, meta) in metas {
