@@ -42,6 +42,10 @@ impl Service for TalusService {
 
     fn close_session(&self, _session: Session) {}
 
+    fn requires_auth(&self, session: &Session) -> bool {
+        self.shared.config.auth_required(session.authenticated)
+    }
+
     fn shutdown(&self) {
         (self.on_shutdown)();
     }

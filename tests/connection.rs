@@ -555,3 +555,28 @@ fn the_redis_crate_sets_its_lib_info_on_connect() {
     assert!(info.contains(" lib-name=redis-rs "), "{info}");
     assert!(!info.contains(" lib-ver= "), "{info}");
 }
+
+/// Before AUTH, Redis 7.0's tighter protocol limits apply (10 arguments, 16 KiB bulks); a
+/// request pipelined right after a successful AUTH is already free of them.
+#[test]
+fn unauthenticated_protocol_limits() {
+    let srv = TestServer::start(&["--requirepass", "pw"]);
+    let many = format!("*11\r\n{}", "$1\r\na\r\n".repeat(11));
+    assert_eq!(
+        raw_exchange(srv.addr, many.as_bytes(), None),
+        b"-ERR Protocol error: unauthenticated multibulk length\r\n"
+    );
+    let big = format!("*2\r\n$4\r\nECHO\r\n$16385\r\n{}\r\n", "x".repeat(16385));
+    assert_eq!(
+        raw_exchange(srv.addr, big.as_bytes(), None),
+        b"-ERR Protocol error: unauthenticated bulk length\r\n"
+    );
+    let value = "v".repeat(20000);
+    let input = format!(
+        "*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$20000\r\n{value}\r\n*2\r\n$6\r\nSTRLEN\r\n$1\r\nk\r\n"
+    );
+    assert_eq!(
+        raw_exchange(srv.addr, input.as_bytes(), Some(17)),
+        b"+OK\r\n+OK\r\n:20000\r\n"
+    );
+}

@@ -170,6 +170,12 @@ impl<S: Service> Connection<S> {
         self.shared.last_active.set(Instant::now());
         let mut cmds = Vec::new();
         let max_bulk = self.server.limits.proto_max_bulk_len();
+        let unauthenticated = self
+            .session
+            .0
+            .as_ref()
+            .is_some_and(|s| self.service.requires_auth(s));
+        self.parser.set_unauthenticated(unauthenticated);
         match self.parser.parse(&mut self.rbuf, max_bulk, &mut cmds) {
             Ok(()) => {
                 let buffered = (self.rbuf.len() + self.parser.pending_bytes()) as u64;
@@ -261,7 +267,15 @@ impl<S: Service> Connection<S> {
                 }
                 act.out = out;
                 match flow {
-                    Flow::Continue if written && act.session.0.is_some() => act.read(ctx),
+                    // Requests may already be buffered (an unauthenticated client's are parsed
+                    // one at a time): parse them before waiting for the socket.
+                    Flow::Continue if written && act.session.0.is_some() => {
+                        if act.rbuf.is_empty() {
+                            act.read(ctx)
+                        } else {
+                            act.on_data(ctx)
+                        }
+                    }
                     Flow::Continue | Flow::Close => ctx.stop(),
                     Flow::Shutdown => {
                         log::info!("client {} asked the server to shut down", act.id);

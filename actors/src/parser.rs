@@ -48,6 +48,10 @@ pub enum ProtocolError {
     ExpectedDollar(u8),
     /// A bulk length that is not a number, negative or above `proto-max-bulk-len`.
     InvalidBulkLength,
+    /// More than 10 arguments before AUTH.
+    UnauthenticatedMultibulkLength,
+    /// A bulk longer than 16 KiB before AUTH.
+    UnauthenticatedBulkLength,
     /// An inline request with unbalanced quotes.
     UnbalancedQuotes,
 }
@@ -63,6 +67,12 @@ impl ProtocolError {
             ProtocolError::TooBigBulkCount => "Protocol error: too big bulk count string",
             ProtocolError::InvalidMultibulkLength => "Protocol error: invalid multibulk length",
             ProtocolError::InvalidBulkLength => "Protocol error: invalid bulk length",
+            ProtocolError::UnauthenticatedMultibulkLength => {
+                "Protocol error: unauthenticated multibulk length"
+            }
+            ProtocolError::UnauthenticatedBulkLength => {
+                "Protocol error: unauthenticated bulk length"
+            }
             ProtocolError::UnbalancedQuotes => "Protocol error: unbalanced quotes in request",
             ProtocolError::ExpectedDollar(b) => {
                 let b = if *b == b'\r' || *b == b'\n' { b' ' } else { *b };
@@ -117,12 +127,25 @@ pub struct Parser {
     state: State,
     /// Bytes at the front of the buffer already searched for the current line's terminator.
     scanned: usize,
+    /// The client has not authenticated although a password is required: Redis's tighter
+    /// limits apply and one request is parsed at a time (so AUTH takes effect before the next).
+    unauthenticated: bool,
 }
+
+/// Most arguments of a request from a client that has not authenticated (Redis 7.0).
+pub const UNAUTH_MAX_MULTIBULK: i64 = 10;
+/// Longest bulk from a client that has not authenticated (Redis 7.0).
+pub const UNAUTH_MAX_BULK: i64 = 16384;
 
 impl Parser {
     /// A parser at the start of a stream.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Applies (or lifts) the limits for a client that must still authenticate.
+    pub fn set_unauthenticated(&mut self, unauthenticated: bool) {
+        self.unauthenticated = unauthenticated;
     }
 
     /// Bytes held in arguments of a request not yet complete (they no longer sit in the read
@@ -175,6 +198,9 @@ impl Parser {
                             Some(n) if n <= i32::MAX as i64 => n,
                             _ => return Err(ProtocolError::InvalidMultibulkLength),
                         };
+                        if self.unauthenticated && count > UNAUTH_MAX_MULTIBULK {
+                            return Err(ProtocolError::UnauthenticatedMultibulkLength);
+                        }
                         buf.advance(end + 2);
                         self.scanned = 0;
                         if count > 0 {
@@ -202,6 +228,9 @@ impl Parser {
                         self.scanned = 0;
                         if !args.is_empty() {
                             out.push(args);
+                            if self.unauthenticated {
+                                return Ok(());
+                            }
                         }
                     }
                 }
@@ -217,6 +246,9 @@ impl Parser {
                         Some(n) if n >= 0 && (n as u64) <= max_bulk_len => n,
                         _ => return Err(ProtocolError::InvalidBulkLength),
                     };
+                    if self.unauthenticated && len > UNAUTH_MAX_BULK {
+                        return Err(ProtocolError::UnauthenticatedBulkLength);
+                    }
                     let len = usize::try_from(len).map_err(|_| ProtocolError::InvalidBulkLength)?;
                     buf.advance(end + 2);
                     self.scanned = 0;
@@ -242,6 +274,9 @@ impl Parser {
                     if *remaining == 0 {
                         if let State::Multibulk { args, .. } = std::mem::take(&mut self.state) {
                             out.push(args);
+                        }
+                        if self.unauthenticated {
+                            return Ok(());
                         }
                     } else if let State::Multibulk { bulk, .. } = &mut self.state {
                         *bulk = None;
@@ -419,6 +454,36 @@ mod tests {
     use proptest::prelude::*;
 
     const MAX: u64 = 512 * 1024 * 1024;
+
+    #[test]
+    fn unauthenticated_limits_and_one_request_at_a_time() {
+        let mut p = Parser::new();
+        p.set_unauthenticated(true);
+        let mut buf = BytesMut::from(&b"*2\r\n$4\r\nAUTH\r\n$1\r\np\r\nPING\r\n"[..]);
+        let mut out = Vec::new();
+        p.parse(&mut buf, MAX, &mut out).unwrap();
+        assert_eq!(out.len(), 1, "stops after one request");
+        p.set_unauthenticated(false);
+        p.parse(&mut buf, MAX, &mut out).unwrap();
+        assert_eq!(out.len(), 2);
+        p.set_unauthenticated(true);
+        let mut buf = BytesMut::from(&b"*11\r\n"[..]);
+        assert_eq!(
+            p.parse(&mut buf, MAX, &mut out),
+            Err(ProtocolError::UnauthenticatedMultibulkLength)
+        );
+        let mut p = Parser::new();
+        p.set_unauthenticated(true);
+        let mut buf = BytesMut::from(&b"*1\r\n$16385\r\n"[..]);
+        assert_eq!(
+            p.parse(&mut buf, MAX, &mut out),
+            Err(ProtocolError::UnauthenticatedBulkLength)
+        );
+        let mut p = Parser::new();
+        p.set_unauthenticated(true);
+        let mut buf = BytesMut::from(&b"*10\r\n$16384\r\n"[..]);
+        assert_eq!(p.parse(&mut buf, MAX, &mut out), Ok(()));
+    }
 
     fn parse_all(input: &[u8]) -> (Vec<Args>, Result<(), ProtocolError>) {
         let mut p = Parser::new();

@@ -58,6 +58,13 @@ pub trait Service: Send + Sync + 'static {
     /// The connection is gone (after its last batch finished). Runs on the worker thread.
     fn close_session(&self, session: Self::Session);
 
+    /// True while `session` must still authenticate: the connection then applies Redis's
+    /// limits for unauthenticated clients (at most 10 arguments, bulks of at most 16 KiB) and
+    /// parses one request at a time. Default: never.
+    fn requires_auth(&self, _session: &Self::Session) -> bool {
+        false
+    }
+
     /// The server stopped: every executor has finished. Flush/close storage here. Default:
     /// nothing.
     fn shutdown(&self) {}

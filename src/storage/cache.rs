@@ -117,7 +117,10 @@ impl MetaCache {
         let add = cost(key, meta);
         // A compact copy: a payload sliced from a connection's read buffer would pin that
         // whole buffer for as long as the entry lives.
-        let entry = Meta { payload: bytes::Bytes::copy_from_slice(&meta.payload), ..meta.clone() };
+        let entry = Meta {
+            payload: bytes::Bytes::copy_from_slice(&meta.payload),
+            ..meta.clone()
+        };
         match shard.map.insert(key.to_vec(), entry) {
             Some(old) => shard.bytes = shard.bytes + add - cost(key, &old),
             None => {
