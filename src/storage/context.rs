@@ -566,8 +566,9 @@ fn write_through(
     }
     store.write(build_batch(store, ops))?;
     for (mk, meta) in metas {
-        if let Some(m) = meta {
-            store.cache.put(mk, m);
+        match meta {
+            Some(m) => store.cache.put(mk, m),
+            None => store.cache.remove(mk),
         }
     }
     Ok(())
