@@ -298,6 +298,13 @@ fn meta_cache_follows_commits_aborts_flushes_and_expiry() {
         .cache
         .get(&super::encoding::meta_key(0, b"c"))
         .is_some());
+    assert!(w.delete(0, b"c").unwrap());
+    w.commit().unwrap();
+    assert_eq!(read(b"c"), None, "a one-key delete leaves the cache too");
+    assert!(store
+        .cache
+        .get(&super::encoding::meta_key(0, b"c"))
+        .is_none());
 }
 
 fn wait(mut f: impl FnMut() -> bool) -> bool {
