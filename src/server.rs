@@ -37,6 +37,7 @@ impl Server {
             databases: config.databases(),
             fsync: config.appendfsync(),
             meta_cache_bytes: config.cache_max_memory(),
+            write_buffer_bytes: config.write_buffer_size(),
             ..StoreOptions::default()
         };
         let store = Arc::new(Store::open(&config.dir(), &store_opts)?);

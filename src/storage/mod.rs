@@ -98,7 +98,7 @@ impl Default for StoreOptions {
             databases: 16,
             block_cache_bytes: 256 << 20,
             max_total_wal_bytes: 512 << 20,
-            write_buffer_bytes: 64 << 20,
+            write_buffer_bytes: 8 << 20,
             background_jobs: 4,
             fsync: Fsync::EverySec,
             meta_cache_bytes: 256 << 20,
@@ -137,6 +137,8 @@ impl Store {
             let mut o = Options::default();
             o.set_block_based_table_factory(&table(bloom));
             o.set_write_buffer_size(opts.write_buffer_bytes);
+            // Small memtables flush often: room for a few while one flushes.
+            o.set_max_write_buffer_number(4);
             o.set_compression_type(DBCompressionType::Lz4);
             o.set_bottommost_compression_type(DBCompressionType::Zstd);
             o.set_level_compaction_dynamic_level_bytes(true);
