@@ -7,69 +7,11 @@
 
 mod common;
 
-use common::{cmd_err, err_text, wait_until, TestServer};
+use common::{cmd_err, err_text, wait_until, RefRedis, TestServer};
 use redis::Value;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 // ---- targets ---------------------------------------------------------------------------------
-
-/// A reference `redis-server` on a free port (killed on drop).
-struct RefRedis {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl RefRedis {
-    /// Starts `redis-server` if it is installed.
-    fn start() -> Option<RefRedis> {
-        let dir = tempfile::tempdir().ok()?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--appendonly", "no", "--daemonize", "no"])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let r = RefRedis {
-            child,
-            port,
-            _dir: dir,
-        };
-        let up = wait_until(Duration::from_secs(10), || {
-            redis::Client::open(r.url())
-                .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(1)))
-                .is_ok()
-        });
-        up.then_some(r)
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-}
-
-impl Drop for RefRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The server under test: Talus, or redis-server with `TALUS_TEST_REDIS=1` (to check the
 /// expectations themselves).

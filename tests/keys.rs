@@ -765,62 +765,6 @@ fn keyspace_is_per_db() {
 
 // ---- differential check against redis-server ------------------------------------------------
 
-/// A `redis-server` on a free port with a temp dir, shut down on drop.
-struct RealRedis {
-    child: std::process::Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl RealRedis {
-    fn start() -> Option<RealRedis> {
-        let dir = tempfile::tempdir().ok()?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--bind",
-                "127.0.0.1",
-            ])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .ok()?;
-        let r = RealRedis {
-            child,
-            port,
-            _dir: dir,
-        };
-        let ok = wait_until(Duration::from_secs(10), || r.conn().is_some());
-        ok.then_some(r)
-    }
-
-    fn conn(&self) -> Option<Connection> {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
-            .ok()?
-            .get_connection()
-            .ok()
-    }
-}
-
-impl Drop for RealRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A reply in comparable form (arrays sorted where the order is not specified).
 fn normal(v: redis::RedisResult<Value>, unordered: bool) -> String {
     match v {
@@ -841,7 +785,7 @@ fn normal(v: redis::RedisResult<Value>, unordered: bool) -> String {
 
 #[test]
 fn same_replies_as_redis() {
-    let Some(real) = RealRedis::start() else {
+    let Some(real) = common::RefRedis::start() else {
         eprintln!("skipped: redis-server is not installed or did not start");
         return;
     };

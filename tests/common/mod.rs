@@ -206,3 +206,67 @@ pub fn err_text(e: &redis::RedisError) -> String {
         _ => e.to_string(),
     }
 }
+
+/// A reference `redis-server` on a free port with a temp dir (killed on drop), for tests that
+/// compare Talus's replies with Redis's own.
+pub struct RefRedis {
+    child: Child,
+    /// Its port.
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl RefRedis {
+    /// Starts `redis-server` (no persistence) if it is installed; `None` otherwise.
+    pub fn start() -> Option<RefRedis> {
+        let dir = tempfile::tempdir().ok()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .args(["--appendonly", "no", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let r = RefRedis {
+            child,
+            port,
+            _dir: dir,
+        };
+        let up = wait_until(Duration::from_secs(10), || r.conn().is_some());
+        up.then_some(r)
+    }
+
+    /// Its redis URL.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// A synchronous connection, if one can be made.
+    pub fn conn(&self) -> Option<redis::Connection> {
+        redis::Client::open(self.url())
+            .ok()?
+            .get_connection_with_timeout(Duration::from_secs(1))
+            .ok()
+    }
+}
+
+impl Drop for RefRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
