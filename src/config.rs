@@ -608,7 +608,9 @@ impl Config {
     }
     /// RocksDB's memtable size per column family, in bytes (`rocksdb-write-buffer-size`).
     pub fn write_buffer_size(&self) -> usize {
-        self.int("rocksdb-write-buffer-size").unwrap_or(8 << 20).max(1 << 20) as usize
+        self.int("rocksdb-write-buffer-size")
+            .unwrap_or(8 << 20)
+            .max(1 << 20) as usize
     }
     /// The fsync policy.
     pub fn appendfsync(&self) -> Fsync {
