@@ -1,0 +1,846 @@
+//! Hash commands, with Redis 7.0's semantics, replies and error texts (`t_hash.c`), and the
+//! helpers every collection family shares (lookups, storing a changed meta, random picks,
+//! HSCAN/SSCAN cursors).
+//!
+//! A hash is a meta entry (type, expiry, version, field count) plus one `data` entry per field
+//! under `data_key(db, key, version, field)` whose value is the field's value. Writing to a
+//! missing or expired key starts a new version at count 0; a write that empties the hash
+//! deletes the key (EXISTS 0, TYPE none), in O(1) like DEL: leftover entries are garbage for
+//! the compaction filter.
+//!
+//! Choices where the storage differs from Redis's hash table:
+//! - HKEYS, HVALS, HGETALL and HSCAN answer in field byte order.
+//! - A HSCAN/SSCAN cursor is a decimal number mapped to the data key to resume from in
+//!   `Shared::scan_cursors` (tagged so that SCAN never takes it for a keyspace position). An
+//!   unknown cursor, or one from another key or version, restarts: duplicates are allowed,
+//!   misses are not. COUNT bounds the elements examined.
+//! - Random picks (HRANDFIELD, SRANDMEMBER, SPOP) are exactly uniform for collections of up
+//!   to [`EXACT_LIMIT`] elements (they collect the elements and sample); larger ones seek to a
+//!   random position between the first and the last element and pick uniformly among the
+//!   next [`WINDOW`] elements, so a pick costs a few seeks whatever the size.
+//! - The `payload` of a hash or set meta is a low-water mark: a sub-key no live element is
+//!   below. Scans start there, so elements popped from the front (SPOP) do not leave
+//!   tombstones every later scan must step over. Hashes keep it empty; sets maintain it.
+
+use super::strings::{read, write};
+use super::{args, flags::*, CommandSpec, Exec};
+use crate::error::{Error, Result};
+use crate::reply::Reply;
+use crate::storage::context::{Ctx, ElemCf};
+use crate::storage::encoding::{data_key, data_prefix, prefix_successor, Kind, Meta};
+use crate::storage::CF_DATA;
+use crate::util::float::{hincr_by_float, IncrFloatError};
+use crate::util::glob::glob_match;
+use crate::util::number::parse_i64;
+use bytes::{Bytes, BytesMut};
+use rand::Rng;
+use rocksdb::ReadOptions;
+use std::collections::HashSet;
+
+/// The hash commands (flags and arity as Redis 7.0's COMMAND reports).
+pub static COMMANDS: &[CommandSpec] = &[
+    write("hset", -4, DENYOOM | FAST, hset),
+    write("hsetnx", 4, DENYOOM | FAST, hsetnx),
+    read("hget", 3, FAST, hget),
+    read("hmget", -3, FAST, hmget),
+    write("hmset", -4, DENYOOM | FAST, hmset),
+    write("hdel", -3, FAST, hdel),
+    read("hlen", 2, FAST, hlen),
+    read("hstrlen", 3, FAST, hstrlen),
+    read("hexists", 3, FAST, hexists),
+    read("hkeys", 2, 0, hkeys),
+    read("hvals", 2, 0, hvals),
+    read("hgetall", 2, 0, hgetall),
+    write("hincrby", 4, DENYOOM | FAST, hincrby),
+    write("hincrbyfloat", 4, DENYOOM | FAST, hincrbyfloat),
+    read("hrandfield", -2, 0, hrandfield),
+    read("hscan", -3, 0, hscan),
+];
+
+// ---- helpers shared by the collection families ---------------------------------------------
+
+/// Collections up to this size are sampled exactly (every element is read).
+pub(crate) const EXACT_LIMIT: u64 = 1024;
+
+/// How many consecutive elements a random seek chooses among.
+pub(crate) const WINDOW: usize = 16;
+
+/// Redis's `lookupKeyRead` + `checkType`: counts a keyspace hit or miss, then answers the
+/// live meta, `None` for a missing key, WRONGTYPE for another type.
+pub(crate) fn read_meta(ex: &mut Exec<'_, '_>, key: &[u8], kind: Kind) -> Result<Option<Meta>> {
+    let db = ex.db();
+    let meta = ex.ctx.meta(db, key)?;
+    ex.shared.stats.lookup(meta.is_some());
+    match meta {
+        Some(m) if m.kind != kind => Err(Error::WrongType),
+        other => Ok(other),
+    }
+}
+
+/// The live meta of a collection about to be written, or a new empty one (a fresh version,
+/// not stored yet) when the key is missing or expired; WRONGTYPE for another type.
+pub(crate) fn meta_or_new(ex: &mut Exec<'_, '_>, key: &[u8], kind: Kind) -> Result<Meta> {
+    let db = ex.db();
+    match ex.ctx.meta_of(db, key, kind)? {
+        Some(m) => Ok(m),
+        None => Ok(Meta::collection(kind, ex.ctx.new_version()?)),
+    }
+}
+
+/// Stores a collection's changed meta; an emptied collection is deleted instead. Returns true
+/// when the key was deleted.
+pub(crate) fn store_meta(ex: &mut Exec<'_, '_>, key: &[u8], meta: Meta) -> Result<bool> {
+    let db = ex.db();
+    if meta.count == 0 {
+        ex.ctx.delete(db, key)?;
+        Ok(true)
+    } else {
+        ex.ctx.put_meta(db, key, meta);
+        Ok(false)
+    }
+}
+
+/// The encoded key of element `sub` of the collection `key` with `meta`.
+pub(crate) fn elem_key(db: u16, key: &[u8], meta: &Meta, sub: &[u8]) -> Vec<u8> {
+    data_key(db, key, meta.version, sub)
+}
+
+/// Where scans of a collection start: its data prefix followed by its low-water mark.
+pub(crate) fn scan_start(prefix: &[u8], meta: &Meta) -> Vec<u8> {
+    let mut s = prefix.to_vec();
+    s.extend_from_slice(&meta.payload);
+    s
+}
+
+/// Visits every element (sub-key, value) of a collection in order until `visit` says stop.
+pub(crate) fn visit_elems(
+    ctx: &Ctx<'_>,
+    db: u16,
+    key: &[u8],
+    meta: &Meta,
+    mut visit: impl FnMut(&[u8], &[u8]) -> bool,
+) -> Result<()> {
+    let prefix = data_prefix(db, key, meta.version);
+    let start = scan_start(&prefix, meta);
+    ctx.scan_elems(ElemCf::Data, &prefix, Some(&start), |k, v| {
+        visit(&k[prefix.len()..], v)
+    })
+}
+
+/// Copies the many small strings of a large reply into shared 64 KiB chunks: one allocation
+/// per chunk instead of one per element (which, with the allocator's per-block overhead,
+/// costs more than the strings themselves for short fields and members).
+pub(crate) struct Arena {
+    chunk: BytesMut,
+}
+
+impl Arena {
+    const CHUNK: usize = 64 * 1024;
+
+    /// An empty arena.
+    pub(crate) fn new() -> Arena {
+        Arena {
+            chunk: BytesMut::new(),
+        }
+    }
+
+    /// A copy of `b` (in the current chunk when it fits; large strings get their own).
+    pub(crate) fn copy(&mut self, b: &[u8]) -> Bytes {
+        if b.len() > Self::CHUNK / 8 {
+            return Bytes::copy_from_slice(b);
+        }
+        if self.chunk.capacity() - self.chunk.len() < b.len() {
+            self.chunk = BytesMut::with_capacity(Self::CHUNK);
+        }
+        self.chunk.extend_from_slice(b);
+        self.chunk.split().freeze()
+    }
+}
+
+/// An element as random picks return it: the full encoded key and the value.
+pub(crate) type Elem = (Vec<u8>, Bytes);
+
+/// Every element of the collection at `prefix`, encoded keys included.
+fn collect_all(ctx: &Ctx<'_>, prefix: &[u8], meta: &Meta) -> Result<Vec<Elem>> {
+    let mut all = Vec::new();
+    let start = scan_start(prefix, meta);
+    ctx.scan_elems(ElemCf::Data, prefix, Some(&start), |k, v| {
+        all.push((k.to_vec(), Bytes::copy_from_slice(v)));
+        true
+    })?;
+    Ok(all)
+}
+
+/// How many bytes a random target descends through (one seek each).
+const DESCENT: usize = 8;
+
+/// A random seek target among the committed elements under `prefix` from `first` on (the
+/// first live element's key). From the common prefix of the first and the last element it
+/// descends byte by byte, drawing each byte uniformly from the range of bytes the first and
+/// last elements use after that prefix (digits for numbers, letters for words, anything for
+/// binary), and goes on while elements exist under the prefix drawn so far, so every
+/// populated branch is reachable with one forward seek per level. Pending writes do not
+/// matter here: the caller reads the window through the context.
+fn random_target(ctx: &Ctx<'_>, prefix: &[u8], first: &[u8]) -> Vec<u8> {
+    let store = ctx.store();
+    let mut ro = ReadOptions::default();
+    ro.set_iterate_lower_bound(prefix.to_vec());
+    ro.set_iterate_upper_bound(prefix_successor(prefix));
+    let mut it = store.db().raw_iterator_cf_opt(store.cf(CF_DATA), ro);
+    it.seek_to_last();
+    let last = match it.key() {
+        Some(l) if l > first => l.to_vec(),
+        _ => return first.to_vec(),
+    };
+    let c = first.iter().zip(&last).take_while(|(x, y)| x == y).count();
+    let tail = first[c..].iter().chain(&last[c..]);
+    let (lo, hi) = tail.fold((u8::MAX, u8::MIN), |(l, h), &b| (l.min(b), h.max(b)));
+    let mut p = first[..c].to_vec();
+    let mut rng = rand::rng();
+    for level in 0..DESCENT {
+        // The first byte after the common prefix lies between the first's and the last's.
+        let (l, h) = match level {
+            0 => (
+                first.get(c).copied().unwrap_or(lo),
+                last.get(c).copied().unwrap_or(hi),
+            ),
+            _ => (lo, hi),
+        };
+        p.push(if h > l { rng.random_range(l..=h) } else { l });
+        it.seek(&p);
+        match it.key() {
+            Some(k) if k.starts_with(&p) => {}
+            // Nothing under this byte: the target lands on the next element.
+            _ => break,
+        }
+    }
+    p
+}
+
+/// Up to [`WINDOW`] consecutive live elements from a random position (wrapping around the
+/// end), and the first live element's key (empty collection: nothing).
+fn random_window(
+    ctx: &Ctx<'_>,
+    prefix: &[u8],
+    meta: &Meta,
+) -> Result<(Vec<Elem>, Option<Vec<u8>>)> {
+    let start = scan_start(prefix, meta);
+    let mut first: Option<Vec<u8>> = None;
+    ctx.scan_elems(ElemCf::Data, prefix, Some(&start), |k, _| {
+        first = Some(k.to_vec());
+        false
+    })?;
+    let Some(first) = first else {
+        return Ok((Vec::new(), None));
+    };
+    let target = random_target(ctx, prefix, &first);
+    let mut elems = Vec::with_capacity(WINDOW);
+    ctx.scan_elems(ElemCf::Data, prefix, Some(&target), |k, v| {
+        elems.push((k.to_vec(), Bytes::copy_from_slice(v)));
+        elems.len() < WINDOW
+    })?;
+    if elems.len() < WINDOW {
+        ctx.scan_elems(ElemCf::Data, prefix, Some(&first), |k, v| {
+            if k >= target.as_slice() {
+                return false;
+            }
+            elems.push((k.to_vec(), Bytes::copy_from_slice(v)));
+            elems.len() < WINDOW
+        })?;
+    }
+    Ok((elems, Some(first)))
+}
+
+/// One random element (uniform among a random window), and the first live key.
+pub(crate) fn random_one(
+    ctx: &Ctx<'_>,
+    prefix: &[u8],
+    meta: &Meta,
+) -> Result<(Option<Elem>, Option<Vec<u8>>)> {
+    if meta.count <= WINDOW as u64 {
+        let mut all = collect_all(ctx, prefix, meta)?;
+        let first = all.first().map(|e| e.0.clone());
+        if all.is_empty() {
+            return Ok((None, first));
+        }
+        let i = rand::rng().random_range(0..all.len());
+        return Ok((Some(all.swap_remove(i)), first));
+    }
+    let (mut w, first) = random_window(ctx, prefix, meta)?;
+    if w.is_empty() {
+        return Ok((None, first));
+    }
+    let i = rand::rng().random_range(0..w.len());
+    Ok((Some(w.swap_remove(i)), first))
+}
+
+/// `n` random elements of the collection at `prefix`: distinct when `distinct` (the whole
+/// collection when `n` reaches its size), otherwise with repetitions. `n > 0`.
+pub(crate) fn random_elems(
+    ctx: &Ctx<'_>,
+    prefix: &[u8],
+    meta: &Meta,
+    n: u64,
+    distinct: bool,
+) -> Result<Vec<Elem>> {
+    let size = meta.count;
+    let mut rng = rand::rng();
+    if distinct && n >= size {
+        return collect_all(ctx, prefix, meta);
+    }
+    if size <= EXACT_LIMIT || n.saturating_mul(WINDOW as u64) >= size {
+        let mut all = collect_all(ctx, prefix, meta)?;
+        if all.is_empty() {
+            return Ok(all);
+        }
+        if distinct {
+            // A partial Fisher-Yates shuffle: the first n are a uniform random subset.
+            let n = (n as usize).min(all.len());
+            for i in 0..n {
+                let j = rng.random_range(i..all.len());
+                all.swap(i, j);
+            }
+            all.truncate(n);
+            return Ok(all);
+        }
+        let mut out = Vec::new();
+        for _ in 0..n {
+            out.push(all[rng.random_range(0..all.len())].clone());
+        }
+        return Ok(out);
+    }
+    // A large collection and few picks (n < size / WINDOW): random seeks.
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let mut attempts = 0u64;
+    while (out.len() as u64) < n {
+        attempts += 1;
+        if distinct && attempts > n * 8 + 64 {
+            // Unlucky (or a collection changing under a reader): sample exactly instead.
+            return random_elems_exact(ctx, prefix, meta, n);
+        }
+        let (mut w, _) = random_window(ctx, prefix, meta)?;
+        if w.is_empty() {
+            break;
+        }
+        let e = w.swap_remove(rng.random_range(0..w.len()));
+        if !distinct || seen.insert(e.0.clone()) {
+            out.push(e);
+        }
+    }
+    Ok(out)
+}
+
+fn random_elems_exact(ctx: &Ctx<'_>, prefix: &[u8], meta: &Meta, n: u64) -> Result<Vec<Elem>> {
+    let mut all = collect_all(ctx, prefix, meta)?;
+    let mut rng = rand::rng();
+    let n = (n as usize).min(all.len());
+    for i in 0..n {
+        let j = rng.random_range(i..all.len());
+        all.swap(i, j);
+    }
+    all.truncate(n);
+    Ok(all)
+}
+
+/// The count argument of HRANDFIELD/SRANDMEMBER (Redis's `getRangeLongFromObjectOrReply`
+/// with `-LONG_MAX..=LONG_MAX`).
+pub(crate) fn rand_count(arg: &[u8]) -> Result<i64> {
+    let n = args::int(arg)?;
+    if n == i64::MIN {
+        return Err(Error::err(
+            "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+        ));
+    }
+    Ok(n)
+}
+
+/// The tag in front of a HSCAN/SSCAN resume key in the cursor table, so that SCAN (which
+/// checks the db prefix) never resumes from it.
+const CURSOR_TAG: &[u8] = b"\xff\xff#";
+
+/// Parses a cursor as Redis does (`strtoul` on the C string: a sign is allowed and a negative
+/// number wraps, the empty string is 0; leading space, junk or overflow: `ERR invalid cursor`).
+pub(crate) fn parse_cursor(arg: &[u8]) -> Result<u64> {
+    let invalid = || Error::err("invalid cursor");
+    let s = arg.split(|&b| b == 0).next().unwrap_or_default();
+    let Some(&first) = s.first() else {
+        return Ok(0);
+    };
+    let (neg, digits) = match first {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(invalid());
+    }
+    let mut n: u64 = 0;
+    for &d in digits {
+        n = n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add((d - b'0') as u64))
+            .ok_or_else(invalid)?;
+    }
+    Ok(if neg { n.wrapping_neg() } else { n })
+}
+
+/// `HSCAN`/`SSCAN key cursor [MATCH pattern] [COUNT count]` (Redis's `scanGenericCommand`
+/// order: cursor, key, then options). `with_values` adds each hash field's value.
+pub(crate) fn scan_collection(
+    ex: &mut Exec<'_, '_>,
+    args: &[Bytes],
+    kind: Kind,
+    with_values: bool,
+) -> Result<Reply> {
+    let cursor = parse_cursor(&args[2])?;
+    let key = &args[1];
+    let empty = || {
+        Reply::Array(vec![
+            Reply::Bulk(Bytes::from_static(b"0")),
+            Reply::Array(Vec::new()),
+        ])
+    };
+    let Some(meta) = read_meta(ex, key, kind)? else {
+        return Ok(empty());
+    };
+    let mut count: i64 = 10;
+    let mut pattern: Option<&Bytes> = None;
+    let mut i = 3;
+    while i < args.len() {
+        let more = args.len() - i;
+        if args::is(&args[i], "count") && more >= 2 {
+            count = args::int(&args[i + 1])?;
+            if count < 1 {
+                return Err(Error::Syntax);
+            }
+        } else if args::is(&args[i], "match") && more >= 2 {
+            pattern = (args[i + 1].as_ref() != b"*").then_some(&args[i + 1]);
+        } else {
+            return Err(Error::Syntax);
+        }
+        i += 2;
+    }
+    let db = ex.db();
+    let prefix = data_prefix(db, key, meta.version);
+    let resume = match cursor {
+        0 => None,
+        c => ex
+            .shared
+            .scan_cursors
+            .get(c)
+            .and_then(|r| r.strip_prefix(CURSOR_TAG).map(<[u8]>::to_vec))
+            .filter(|k| k.starts_with(&prefix)),
+    };
+    let start = resume.unwrap_or_else(|| scan_start(&prefix, &meta));
+    let mut examined = 0i64;
+    let mut out = Vec::new();
+    let mut next: Option<Vec<u8>> = None;
+    ex.ctx
+        .scan_elems(ElemCf::Data, &prefix, Some(&start), |k, v| {
+            if examined == count {
+                next = Some(k.to_vec());
+                return false;
+            }
+            examined += 1;
+            let sub = &k[prefix.len()..];
+            if pattern.is_none_or(|p| glob_match(p, sub, false)) {
+                out.push(Reply::bulk(sub));
+                if with_values {
+                    out.push(Reply::bulk(v));
+                }
+            }
+            true
+        })?;
+    let cursor = next.map_or(0, |k| {
+        let mut r = CURSOR_TAG.to_vec();
+        r.extend_from_slice(&k);
+        ex.shared.scan_cursors.save(r)
+    });
+    Ok(Reply::Array(vec![
+        Reply::Bulk(Bytes::from(cursor.to_string())),
+        Reply::Array(out),
+    ]))
+}
+
+// ---- HSET, HMSET, HSETNX ---------------------------------------------------------------------
+
+/// `HSET key field value [field value ...]` and `HMSET` (same, answering OK).
+struct HSet {
+    key: Bytes,
+    pairs: Vec<(Bytes, Bytes)>,
+    mset: bool,
+}
+
+impl HSet {
+    fn parse(args: &[Bytes], mset: bool) -> Result<HSet> {
+        if args.len() % 2 == 1 {
+            return Err(Error::Arity(if mset { "hmset" } else { "hset" }.into()));
+        }
+        let pairs = args[2..]
+            .chunks_exact(2)
+            .map(|p| (p[0].clone(), p[1].clone()))
+            .collect();
+        Ok(HSet {
+            key: args[1].clone(),
+            pairs,
+            mset,
+        })
+    }
+
+    fn apply(self, ex: &mut Exec<'_, '_>) -> Result<Reply> {
+        let db = ex.db();
+        let mut meta = meta_or_new(ex, &self.key, Kind::Hash)?;
+        let mut created = 0i64;
+        for (field, value) in self.pairs {
+            let k = elem_key(db, &self.key, &meta, &field);
+            if ex.ctx.get_elem(ElemCf::Data, &k)?.is_none() {
+                created += 1;
+                meta.count += 1;
+            }
+            ex.ctx.put_elem(ElemCf::Data, k, value);
+        }
+        store_meta(ex, &self.key, meta)?;
+        ex.ctx.notify(db, 'h', "hset", &self.key);
+        Ok(if self.mset {
+            Reply::ok()
+        } else {
+            Reply::Integer(created)
+        })
+    }
+}
+
+fn hset(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    HSet::parse(args, false)?.apply(ex)
+}
+
+fn hmset(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    HSet::parse(args, true)?.apply(ex)
+}
+
+fn hsetnx(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let (key, field, value) = (&args[1], &args[2], &args[3]);
+    let db = ex.db();
+    let mut meta = meta_or_new(ex, key, Kind::Hash)?;
+    let k = elem_key(db, key, &meta, field);
+    if ex.ctx.get_elem(ElemCf::Data, &k)?.is_some() {
+        return Ok(Reply::Integer(0));
+    }
+    ex.ctx.put_elem(ElemCf::Data, k, value.clone());
+    meta.count += 1;
+    store_meta(ex, key, meta)?;
+    ex.ctx.notify(db, 'h', "hset", key);
+    Ok(Reply::Integer(1))
+}
+
+// ---- reads --------------------------------------------------------------------------------
+
+/// The value of `field` in hash `key` (read lookup: counts a hit or miss).
+fn get_field(ex: &mut Exec<'_, '_>, key: &[u8], field: &[u8]) -> Result<Option<Bytes>> {
+    let Some(meta) = read_meta(ex, key, Kind::Hash)? else {
+        return Ok(None);
+    };
+    let k = elem_key(ex.db(), key, &meta, field);
+    ex.ctx.get_elem(ElemCf::Data, &k)
+}
+
+fn hget(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    Ok(Reply::opt_bulk(get_field(ex, &args[1], &args[2])?))
+}
+
+fn hmget(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let key = &args[1];
+    let meta = read_meta(ex, key, Kind::Hash)?;
+    let db = ex.db();
+    let mut out = Vec::with_capacity(args.len().min(1024));
+    for field in &args[2..] {
+        let v = match &meta {
+            Some(m) => ex
+                .ctx
+                .get_elem(ElemCf::Data, &elem_key(db, key, m, field))?,
+            None => None,
+        };
+        out.push(Reply::opt_bulk(v));
+    }
+    Ok(Reply::Array(out))
+}
+
+fn hlen(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let meta = read_meta(ex, &args[1], Kind::Hash)?;
+    Ok(Reply::Integer(meta.map_or(0, |m| m.count as i64)))
+}
+
+fn hstrlen(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let v = get_field(ex, &args[1], &args[2])?;
+    Ok(Reply::Integer(v.map_or(0, |v| v.len() as i64)))
+}
+
+fn hexists(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let v = get_field(ex, &args[1], &args[2])?;
+    Ok(Reply::Integer(v.is_some() as i64))
+}
+
+/// What HKEYS, HVALS and HGETALL return.
+#[derive(Clone, Copy, PartialEq)]
+enum Part {
+    Keys,
+    Vals,
+    All,
+}
+
+fn get_all(ex: &mut Exec<'_, '_>, key: &[u8], part: Part) -> Result<Reply> {
+    let Some(meta) = read_meta(ex, key, Kind::Hash)? else {
+        return Ok(if part == Part::All {
+            Reply::Map(Vec::new())
+        } else {
+            Reply::Array(Vec::new())
+        });
+    };
+    let db = ex.db();
+    let cap = (meta.count as usize).min(1 << 20);
+    let mut arena = Arena::new();
+    if part == Part::All {
+        let mut pairs = Vec::with_capacity(cap);
+        visit_elems(&ex.ctx, db, key, &meta, |f, v| {
+            pairs.push((Reply::Bulk(arena.copy(f)), Reply::Bulk(arena.copy(v))));
+            true
+        })?;
+        return Ok(Reply::Map(pairs));
+    }
+    let mut out = Vec::with_capacity(cap);
+    visit_elems(&ex.ctx, db, key, &meta, |f, v| {
+        out.push(Reply::Bulk(arena.copy(if part == Part::Keys {
+            f
+        } else {
+            v
+        })));
+        true
+    })?;
+    Ok(Reply::Array(out))
+}
+
+fn hkeys(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    get_all(ex, &args[1], Part::Keys)
+}
+
+fn hvals(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    get_all(ex, &args[1], Part::Vals)
+}
+
+fn hgetall(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    get_all(ex, &args[1], Part::All)
+}
+
+// ---- HDEL ---------------------------------------------------------------------------------
+
+fn hdel(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let key = &args[1];
+    let db = ex.db();
+    let Some(mut meta) = ex.ctx.meta_of(db, key, Kind::Hash)? else {
+        return Ok(Reply::Integer(0));
+    };
+    let mut deleted = 0i64;
+    for field in &args[2..] {
+        let k = elem_key(db, key, &meta, field);
+        if ex.ctx.get_elem(ElemCf::Data, &k)?.is_some() {
+            ex.ctx.delete_elem(ElemCf::Data, k);
+            meta.count = meta.count.saturating_sub(1);
+            deleted += 1;
+            if meta.count == 0 {
+                break;
+            }
+        }
+    }
+    if deleted > 0 {
+        let gone = store_meta(ex, key, meta)?;
+        ex.ctx.notify(db, 'h', "hdel", key);
+        if gone {
+            ex.ctx.notify(db, 'g', "del", key);
+        }
+    }
+    Ok(Reply::Integer(deleted))
+}
+
+// ---- HINCRBY, HINCRBYFLOAT ----------------------------------------------------------------
+
+fn hincrby(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let (key, field) = (&args[1], &args[2]);
+    let incr = args::int(&args[3])?;
+    let db = ex.db();
+    let mut meta = meta_or_new(ex, key, Kind::Hash)?;
+    let k = elem_key(db, key, &meta, field);
+    let current = match ex.ctx.get_elem(ElemCf::Data, &k)? {
+        Some(v) => Some(parse_i64(&v).ok_or_else(|| Error::err("hash value is not an integer"))?),
+        None => None,
+    };
+    let value = current
+        .unwrap_or(0)
+        .checked_add(incr)
+        .ok_or(Error::Overflow)?;
+    if current.is_none() {
+        meta.count += 1;
+    }
+    ex.ctx
+        .put_elem(ElemCf::Data, k, Bytes::from(value.to_string()));
+    store_meta(ex, key, meta)?;
+    ex.ctx.notify(db, 'h', "hincrby", key);
+    Ok(Reply::Integer(value))
+}
+
+fn float_error(e: IncrFloatError) -> Error {
+    match e {
+        IncrFloatError::InvalidIncrement => Error::NotFloat,
+        IncrFloatError::IncrementNotFinite => Error::err("value is NaN or Infinity"),
+        IncrFloatError::InvalidCurrent => Error::err("hash value is not a float"),
+        IncrFloatError::NanOrInfinity => Error::err("increment would produce NaN or Infinity"),
+    }
+}
+
+fn hincrbyfloat(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    let (key, field, incr) = (&args[1], &args[2], &args[3]);
+    // The increment is checked before the key, as Redis does.
+    hincr_by_float(None, incr).map_err(float_error)?;
+    let db = ex.db();
+    let mut meta = meta_or_new(ex, key, Kind::Hash)?;
+    let k = elem_key(db, key, &meta, field);
+    let current = ex.ctx.get_elem(ElemCf::Data, &k)?;
+    let value = Bytes::from(hincr_by_float(current.as_deref(), incr).map_err(float_error)?);
+    if current.is_none() {
+        meta.count += 1;
+    }
+    ex.ctx.put_elem(ElemCf::Data, k, value.clone());
+    store_meta(ex, key, meta)?;
+    ex.ctx.notify(db, 'h', "hincrbyfloat", key);
+    Ok(Reply::Bulk(value))
+}
+
+// ---- HRANDFIELD, HSCAN --------------------------------------------------------------------
+
+/// `HRANDFIELD key [count [WITHVALUES]]`.
+struct HRandField {
+    key: Bytes,
+    count: Option<i64>,
+    with_values: bool,
+}
+
+impl HRandField {
+    fn parse(args: &[Bytes]) -> Result<HRandField> {
+        let mut r = HRandField {
+            key: args[1].clone(),
+            count: None,
+            with_values: false,
+        };
+        if args.len() >= 3 {
+            let n = rand_count(&args[2])?;
+            if args.len() > 4 || (args.len() == 4 && !args::is(&args[3], "withvalues")) {
+                return Err(Error::Syntax);
+            }
+            if args.len() == 4 {
+                r.with_values = true;
+                if !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&n) {
+                    return Err(Error::err("value is out of range"));
+                }
+            }
+            r.count = Some(n);
+        }
+        Ok(r)
+    }
+
+    fn apply(self, ex: &mut Exec<'_, '_>) -> Result<Reply> {
+        let db = ex.db();
+        let meta = read_meta(ex, &self.key, Kind::Hash)?;
+        let Some(count) = self.count else {
+            let Some(meta) = meta else {
+                return Ok(Reply::Nil);
+            };
+            let prefix = data_prefix(db, &self.key, meta.version);
+            let (e, _) = random_one(&ex.ctx, &prefix, &meta)?;
+            return Ok(e.map_or(Reply::Nil, |(k, _)| Reply::bulk(&k[prefix.len()..])));
+        };
+        let Some(meta) = meta else {
+            return Ok(Reply::Array(Vec::new()));
+        };
+        if count == 0 {
+            return Ok(Reply::Array(Vec::new()));
+        }
+        let prefix = data_prefix(db, &self.key, meta.version);
+        let picks = random_elems(&ex.ctx, &prefix, &meta, count.unsigned_abs(), count > 0)?;
+        let resp3 = ex.session.resp >= 3;
+        let mut out = Vec::new();
+        for (k, v) in picks {
+            let field = Reply::bulk(&k[prefix.len()..]);
+            match (self.with_values, resp3) {
+                (false, _) => out.push(field),
+                (true, false) => {
+                    out.push(field);
+                    out.push(Reply::Bulk(v));
+                }
+                (true, true) => out.push(Reply::Array(vec![field, Reply::Bulk(v)])),
+            }
+        }
+        Ok(Reply::Array(out))
+    }
+}
+
+fn hrandfield(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    HRandField::parse(args)?.apply(ex)
+}
+
+fn hscan(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    scan_collection(ex, args, Kind::Hash, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_parse_like_strtoul() {
+        assert_eq!(parse_cursor(b"0").ok(), Some(0));
+        assert_eq!(parse_cursor(b"").ok(), Some(0));
+        assert_eq!(parse_cursor(b"-1").ok(), Some(u64::MAX));
+        assert!(parse_cursor(b"x").is_err());
+        assert!(parse_cursor(b"1x").is_err());
+        assert!(parse_cursor(b"99999999999999999999").is_err());
+    }
+    /// A 100 000-field hash deleted with one meta write leaves no data entries after a
+    /// compaction (counted with an iterator over the data column family).
+    #[test]
+    fn deleted_big_hash_is_reclaimed_by_compaction() {
+        use crate::storage::{Store, StoreOptions};
+        let count = |store: &Store| {
+            let mut it = store.db().raw_iterator_cf(store.cf(CF_DATA));
+            it.seek_to_first();
+            let mut n = 0;
+            while it.valid() {
+                n += 1;
+                it.next();
+            }
+            n
+        };
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(tmp.path(), &StoreOptions::default()).expect("open");
+        let now = crate::storage::version::now_millis();
+        let mut ctx = Ctx::new(&store, now, true);
+        let mut meta = Meta::collection(Kind::Hash, ctx.new_version().expect("version"));
+        for i in 0..100_000u32 {
+            let field = format!("field:{i}");
+            ctx.put_elem(
+                ElemCf::Data,
+                elem_key(0, b"big", &meta, field.as_bytes()),
+                Bytes::from_static(b"value"),
+            );
+        }
+        meta.count = 100_000;
+        ctx.put_meta(0, b"big", meta);
+        ctx.commit().expect("commit");
+        store.db().flush_cf(store.cf(CF_DATA)).expect("flush");
+        assert_eq!(count(&store), 100_000);
+        let mut ctx = Ctx::new(&store, now, true);
+        assert!(ctx.delete(0, b"big").expect("delete"));
+        ctx.commit().expect("commit");
+        assert_eq!(count(&store), 100_000, "DEL wrote the meta entry only");
+        store.compact_all();
+        assert_eq!(count(&store), 0, "compaction dropped every orphaned field");
+    }
+}
