@@ -60,6 +60,7 @@ impl Server {
             scan_cursors: ScanCursors::default(),
             started: Instant::now(),
             run_id: run_id(),
+            watches: Default::default(),
         });
 
         let stop = Arc::new(AtomicBool::new(false));

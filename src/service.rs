@@ -40,7 +40,10 @@ impl Service for TalusService {
         cmd::execute_batch(&self.shared, session, &cmds, out)
     }
 
-    fn close_session(&self, _session: Session) {}
+    fn close_session(&self, mut session: Session) {
+        // A client that leaves inside MULTI leaves nothing: its queue goes with the session.
+        self.shared.watches.unwatch(&mut session.watches);
+    }
 
     fn requires_auth(&self, session: &Session) -> bool {
         self.shared.config.auth_required(session.authenticated)

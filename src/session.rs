@@ -1,6 +1,6 @@
 //! Per-connection state. It travels with every batch to the executor and back, so effects
 //! on the session (SELECT, AUTH, CLIENT SETNAME, QUIT) apply exactly in request order, inside a
-//! pipeline too.
+//! pipeline too. It also holds the MULTI queue and the WATCHed keys.
 
 use bytes::Bytes;
 use std::net::SocketAddr;
@@ -29,6 +29,12 @@ pub struct Session {
     pub lib_name: Option<Bytes>,
     /// CLIENT SETINFO LIB-VER.
     pub lib_ver: Option<Bytes>,
+    /// The transaction being queued, between MULTI and EXEC/DISCARD.
+    pub multi: Option<crate::cmd::transactions::Multi>,
+    /// The keys this client WATCHes (dropped from the registry on disconnect).
+    pub watches: Option<crate::watch::Watches>,
+    /// True while EXEC runs the queue (blocking commands must not block there).
+    pub in_exec: bool,
 }
 
 impl Session {
@@ -45,6 +51,9 @@ impl Session {
             created: Instant::now(),
             lib_name: None,
             lib_ver: None,
+            multi: None,
+            watches: None,
+            in_exec: false,
         }
     }
 }

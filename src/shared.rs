@@ -1,5 +1,5 @@
 //! Server-wide state shared by every executor: the store, the lock table, the configuration,
-//! the command table, statistics and SCAN cursors.
+//! the command table, statistics, SCAN cursors and WATCHed keys.
 
 use crate::cmd::CommandTable;
 use crate::config::Config;
@@ -111,17 +111,25 @@ pub struct Shared {
     pub started: Instant,
     /// The run id INFO reports.
     pub run_id: String,
+    /// WATCHed keys.
+    pub watches: crate::watch::WatchRegistry,
 }
 
 impl Shared {
     /// Tells a command's storage context what to record: touched keys only while a client
-    /// WATCHes (none can yet), events only while keyspace notifications are on.
+    /// WATCHes, events only while keyspace notifications are on. Call it with the command's
+    /// locks held: a WATCH that starts later takes those locks after the command is done.
     pub fn set_tracking(&self, ctx: &mut crate::storage::context::Ctx<'_>) {
-        ctx.set_tracking(false, self.config.notify_keyspace_events() != 0);
+        ctx.set_tracking(
+            self.watches.is_active(),
+            self.config.notify_keyspace_events() != 0,
+        );
     }
 
-    /// Takes note of what a committed command (or the expiry cycle) did.
+    /// Takes note of what a committed command (or the expiry cycle) did. Commands call it
+    /// before releasing their locks (EXEC's WATCH check relies on it).
     pub fn after_commit(&self, effects: Effects) {
+        self.watches.touched(&effects);
         if effects.expired > 0 {
             self.stats
                 .expired_keys

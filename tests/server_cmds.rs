@@ -473,7 +473,8 @@ fn info_sections_and_format() {
             "# CPU",
             "# Modules",
             "# Cluster",
-            "# Keyspace"
+            "# Keyspace",
+            "# RocksDB"
         ]
     );
     // Redis's layout: CRLF lines, a blank line between sections, none at the end.
@@ -528,6 +529,21 @@ fn info_keyspace_and_stats() {
     let s = TestServer::start(&[]);
     let mut con = s.conn();
     assert_eq!(info(&mut con, &["keyspace"]), "# Keyspace\r\n");
+    // The RocksDB section: estimated keys and live/total SST bytes per column family.
+    let rocks = info(&mut con, &["rocksdb"]);
+    assert!(rocks.starts_with("# RocksDB\r\n"), "{rocks}");
+    for cf in ["default", "meta", "data", "zset_score"] {
+        for field in [
+            "estimate_num_keys",
+            "live_sst_files_size",
+            "total_sst_files_size",
+        ] {
+            assert!(
+                rocks.contains(&format!("\r\n{cf}.{field}:")),
+                "{cf}.{field} in {rocks}"
+            );
+        }
+    }
     set(&mut con, "a", "1");
     let _: () = redis::cmd("SET")
         .arg("b")

@@ -251,7 +251,7 @@ fn scan_db(
         None => 0,
     };
     let mut stop: Option<Vec<u8>> = None;
-    ctx.store().scan_meta_raw(db, from, |k, raw| {
+    ctx.scan_stored_metas(db, from, |k, raw| {
         // Pending entries up to this stored key come first; one equal to it shadows it.
         while let Some(&(pk, pm)) = pending.get(pi) {
             if pk > k {

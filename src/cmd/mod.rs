@@ -9,9 +9,13 @@
 pub mod args;
 pub mod bits;
 pub mod connection;
+pub mod hashes;
+pub mod introspect;
 pub mod keys;
 pub mod server;
+pub mod sets;
 pub mod strings;
+pub mod transactions;
 
 use crate::error::{Error, Result};
 use crate::reply::Reply;
@@ -241,6 +245,10 @@ impl CommandTable {
             strings::COMMANDS,
             bits::COMMANDS,
             keys::COMMANDS,
+            transactions::COMMANDS,
+            hashes::COMMANDS,
+            sets::COMMANDS,
+            introspect::COMMANDS,
         ] {
             for spec in family {
                 by_name.insert(spec.name, spec);
@@ -440,6 +448,14 @@ pub fn execute_batch(
 ) -> Flow {
     let mut i = 0;
     while i < cmds.len() {
+        // Inside MULTI, commands are checked and queued (EXEC, DISCARD, ... run below).
+        if session.multi.is_some() {
+            if let Some(reply) = transactions::queue(shared, session, &cmds[i]) {
+                reply.encode(session.resp, out);
+                i += 1;
+                continue;
+            }
+        }
         let mut run = Vec::new();
         while let Some(spec) = cmds
             .get(i + run.len())
@@ -463,8 +479,12 @@ pub fn execute_batch(
 }
 
 /// The spec of `args` if it may run in a group: a known command with the right arity that the
-/// session may run, which names keys and locks nothing but them.
+/// session may run, which names keys and locks nothing but them (never inside MULTI, where
+/// commands are queued).
 fn groupable(shared: &Shared, session: &Session, args: &[Bytes]) -> Option<&'static CommandSpec> {
+    if session.multi.is_some() {
+        return None;
+    }
     let spec = resolve(&shared.commands, args).ok()?;
     let keyed = spec.keys.first > 0 && matches!(spec.locking, Locking::None | Locking::Keys);
     let allowed =

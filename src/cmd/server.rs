@@ -169,7 +169,8 @@ static CONFIG: &[CommandSpec] = &[
 
 /// `DBSIZE`: the exact number of live keys of the selected database.
 fn dbsize(ex: &mut Exec<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
-    let n = ex.shared.store.count_keys(ex.db(), ex.ctx.now_ms)?;
+    // Through the context: inside EXEC it counts the transaction's pending writes.
+    let n = ex.ctx.count_keys(ex.db())?;
     Ok(Reply::Integer(n as i64))
 }
 
@@ -698,6 +699,7 @@ const SECTIONS: &[&str] = &[
     "modules",
     "cluster",
     "keyspace",
+    "rocksdb",
 ];
 
 /// `INFO [section ...]`.
@@ -722,10 +724,10 @@ fn info(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
             out.push_str("\r\n");
         }
         let title = format!("{}{}", name[..1].to_ascii_uppercase(), &name[1..]);
-        let title = if *name == "cpu" {
-            "CPU".to_string()
-        } else {
-            title
+        let title = match *name {
+            "cpu" => "CPU".to_string(),
+            "rocksdb" => "RocksDB".to_string(),
+            _ => title,
         };
         let _ = write!(out, "# {title}\r\n");
         for (k, v) in section(ex, name)? {
@@ -861,6 +863,11 @@ fn section(ex: &Exec<'_, '_>, name: &str) -> Result<Fields> {
             put("used_cpu_user_children", cuser);
         }
         "cluster" => put("cluster_enabled", "0".into()),
+        "rocksdb" => {
+            for (k, v) in super::introspect::rocksdb_info(&shared.store) {
+                put(&k, v);
+            }
+        }
         "keyspace" => {
             let now = ex.ctx.now_ms;
             for db in 0..shared.store.databases() {

@@ -13,7 +13,9 @@
 //! generic key commands (RENAME, COPY, MOVE, ...) work on every type through
 //! [`Ctx::copy_key`].
 
-use super::encoding::{data_prefix, meta_key, prefix_successor, Kind, Meta};
+use super::encoding::{
+    data_prefix, db_prefix, db_upper_bound, meta_key, prefix_successor, Kind, Meta,
+};
 use super::{Store, CF_DATA, CF_META, CF_SCORE};
 use crate::error::{Error, Result};
 use bytes::Bytes;
@@ -84,6 +86,9 @@ pub struct Ctx<'a> {
     elems: [BTreeMap<Vec<u8>, Option<Bytes>>; 2],
     /// How to restore the overlays when rolling back to a savepoint.
     undo: Vec<Undo>,
+    /// Databases flushed by this context (pending range deletes): the store's entries of
+    /// these databases are invisible to its reads.
+    flushed: Vec<u16>,
     effects: Effects,
 }
 
@@ -91,12 +96,23 @@ pub struct Ctx<'a> {
 enum Op {
     Put(&'static str, Vec<u8>, Vec<u8>),
     Delete(&'static str, Vec<u8>),
+    /// Deletes `[from, to)` (FLUSHDB).
+    DeleteRange(&'static str, Vec<u8>, Vec<u8>),
 }
 
 /// An overlay entry's previous state (`None`: it was not in the overlay).
 enum Undo {
     Meta(Vec<u8>, Option<Option<Meta>>),
     Elem(usize, Vec<u8>, Option<Option<Bytes>>),
+    /// A flushed database: the overlay entries it removed, and whether it was flushed before.
+    Flush(FlushUndo),
+}
+
+struct FlushUndo {
+    db: u16,
+    metas: Vec<(Vec<u8>, Option<Meta>)>,
+    elems: [BTreeMap<Vec<u8>, Option<Bytes>>; 2],
+    was_flushed: bool,
 }
 
 /// A point a context can roll back to: one command's start inside a pipelined group or a
@@ -109,6 +125,7 @@ pub struct SavePoint {
     ready: usize,
     events: usize,
     expired: u64,
+    flushed: usize,
 }
 
 impl<'a> Ctx<'a> {
@@ -127,6 +144,7 @@ impl<'a> Ctx<'a> {
             metas: HashMap::new(),
             elems: [BTreeMap::new(), BTreeMap::new()],
             undo: Vec::new(),
+            flushed: Vec::new(),
             effects: Effects::default(),
         }
     }
@@ -148,6 +166,24 @@ impl<'a> Ctx<'a> {
     pub fn set_tracking(&mut self, touched: bool, events: bool) {
         self.track_touched = touched;
         self.track_events = events;
+    }
+
+    /// What the context records: (touched keys, events).
+    pub fn tracking(&self) -> (bool, bool) {
+        (self.track_touched, self.track_events)
+    }
+
+    /// True when this context flushed the database of the encoded key `k` (every CF's keys
+    /// start with the db).
+    fn in_flushed_db(&self, k: &[u8]) -> bool {
+        !self.flushed.is_empty()
+            && k.get(..2)
+                .is_some_and(|p| self.flushed.iter().any(|d| d.to_be_bytes() == p))
+    }
+
+    /// True when this context flushed database `db` (its committed keys are gone for it).
+    pub fn db_flushed(&self, db: u16) -> bool {
+        self.flushed.contains(&db)
     }
 
     /// The store.
@@ -183,6 +219,9 @@ impl<'a> Ctx<'a> {
     /// Reads a committed meta entry: from the snapshot, or through the meta cache (which a
     /// writer, holding the key's lock, fills on a miss; see [`super::cache`]).
     fn load_meta(&self, mk: &[u8]) -> Result<Option<Meta>> {
+        if self.in_flushed_db(mk) {
+            return Ok(None);
+        }
         if self.snapshot.is_some() {
             return self.store.get_meta_raw(mk, &self.ro);
         }
@@ -274,6 +313,7 @@ impl<'a> Ctx<'a> {
             ready: self.effects.ready.len(),
             events: self.effects.events.len(),
             expired: self.effects.expired,
+            flushed: self.effects.flushed_dbs.len(),
         }
     }
 
@@ -284,6 +324,15 @@ impl<'a> Ctx<'a> {
             match self.undo.pop() {
                 Some(Undo::Meta(k, prev)) => restore(&mut self.metas, k, prev),
                 Some(Undo::Elem(cf, k, prev)) => restore(&mut self.elems[cf], k, prev),
+                Some(Undo::Flush(f)) => {
+                    self.metas.extend(f.metas);
+                    for (map, mut removed) in self.elems.iter_mut().zip(f.elems) {
+                        map.append(&mut removed);
+                    }
+                    if !f.was_flushed {
+                        self.flushed.retain(|&d| d != f.db);
+                    }
+                }
                 None => break,
             }
         }
@@ -291,6 +340,7 @@ impl<'a> Ctx<'a> {
         self.effects.ready.truncate(sp.ready);
         self.effects.events.truncate(sp.events);
         self.effects.expired = sp.expired;
+        self.effects.flushed_dbs.truncate(sp.flushed);
     }
 
     /// Deletes `key` of any type in O(1) (its elements become garbage for the compaction
@@ -358,6 +408,9 @@ impl<'a> Ctx<'a> {
         if let Some(pending) = self.elems[cf as usize].get(key) {
             return Ok(pending.clone());
         }
+        if self.in_flushed_db(key) {
+            return Ok(None);
+        }
         Ok(self
             .store
             .db()
@@ -395,7 +448,12 @@ impl<'a> Ctx<'a> {
             .store
             .db()
             .raw_iterator_cf_opt(self.store.cf(cf.name()), ro);
-        it.seek(&lower);
+        // After FLUSHDB in this context, only pending entries exist in that db.
+        if self.in_flushed_db(prefix) {
+            it.seek(&upper);
+        } else {
+            it.seek(&lower);
+        }
         let mut pending = self.elems[cf as usize]
             .range(lower.clone()..upper)
             .peekable();
@@ -474,21 +532,80 @@ impl<'a> Ctx<'a> {
 
     // ---- commit -----------------------------------------------------------------------
 
-    /// Deletes a whole database (FLUSHDB); the caller holds its exclusive lock. Runs at once
-    /// (a range delete cannot be overlaid on pending writes) after committing what is pending.
+    /// Deletes a whole database (FLUSHDB); the caller holds its exclusive lock. The range
+    /// deletes go into the batch like any write, after what is pending and before what follows,
+    /// so a transaction with FLUSHDB still commits once (all or nothing); until then the
+    /// context reads the database as empty but for its own later writes.
     pub fn flush_db(&mut self, db: u16) -> Result<()> {
-        let ops = std::mem::take(&mut self.ops);
-        write_through(self.store, ops, &self.metas)?;
-        // What is committed can no longer be rolled back.
-        self.undo.clear();
-        self.metas
-            .retain(|k, _| k.get(..2) != Some(&db.to_be_bytes()));
-        for e in &mut self.elems {
-            e.retain(|k, _| k.get(..2) != Some(&db.to_be_bytes()));
+        let (lo, hi) = (db_prefix(db).to_vec(), db_upper_bound(db));
+        for cf in [CF_META, CF_DATA, CF_SCORE] {
+            self.ops.push(Op::DeleteRange(cf, lo.clone(), hi.clone()));
         }
-        self.store.flush_db(db)?;
+        let in_db = |k: &[u8]| k.get(..2) == Some(&lo[..]);
+        let gone: Vec<Vec<u8>> = self
+            .metas
+            .keys()
+            .filter(|k| in_db(k.as_slice()))
+            .cloned()
+            .collect();
+        let metas = gone
+            .into_iter()
+            .filter_map(|k| self.metas.remove_entry(&k))
+            .collect();
+        let elems = [0, 1].map(|i| {
+            let map = &mut self.elems[i];
+            let mut removed = map.split_off(lo.as_slice());
+            let mut after = removed.split_off(hi.as_slice());
+            map.append(&mut after);
+            removed
+        });
+        let was_flushed = self.flushed.contains(&db);
+        if !was_flushed {
+            self.flushed.push(db);
+        }
+        self.undo.push(Undo::Flush(FlushUndo {
+            db,
+            metas,
+            elems,
+            was_flushed,
+        }));
         self.mark_flushed(db);
         Ok(())
+    }
+
+    /// Visits the committed meta entries of `db` as [`Store::scan_meta_raw`] does, seeing none
+    /// after this context flushed the database (merge [`Ctx::pending_metas`] over it).
+    pub fn scan_stored_metas(
+        &self,
+        db: u16,
+        from: Option<&[u8]>,
+        visit: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        if self.db_flushed(db) {
+            return Ok(());
+        }
+        self.store.scan_meta_raw(db, from, visit)
+    }
+
+    /// The exact number of live keys of `db` as this context sees it (committed keys, minus
+    /// those its pending writes deleted, plus those they created): DBSIZE, inside EXEC too.
+    pub fn count_keys(&self, db: u16) -> Result<u64> {
+        let now = self.now_ms;
+        let mut n = if self.db_flushed(db) {
+            0
+        } else {
+            self.store.count_keys(db, now)? as i64
+        };
+        for (mk, pending) in self.pending_metas(db) {
+            let stored_live = !self.db_flushed(db)
+                && self
+                    .store
+                    .get_meta_raw(mk, &self.ro)?
+                    .is_some_and(|m| !m.is_expired(now));
+            let pending_live = pending.is_some_and(|m| !m.is_expired(now));
+            n += pending_live as i64 - stored_live as i64;
+        }
+        Ok(n.max(0) as u64)
     }
 
     /// True when nothing was written.
@@ -502,10 +619,11 @@ impl<'a> Ctx<'a> {
             store,
             ops,
             metas,
+            flushed,
             effects,
             ..
         } = self;
-        write_through(store, ops, &metas)?;
+        write_through(store, ops, &metas, &flushed)?;
         Ok(effects)
     }
 
@@ -546,17 +664,21 @@ impl<V> OverlayMap<V> for BTreeMap<Vec<u8>, Option<V>> {
 }
 
 /// Commits `ops` and keeps the meta cache on the committed state. The caller holds the locks
-/// of every key in `metas`. The written keys leave the cache before the write, so no reader
-/// can combine a cached old value with another key's new one while the batch lands; nobody can
-/// fill them in meanwhile (readers never fill, writers are locked out); the new values go in
-/// after the write.
+/// of every key in `metas` (and the flushed databases exclusively). The written keys (and the
+/// flushed databases) leave the cache before the write, so no reader can combine a cached old
+/// value with another key's new one while the batch lands; nobody can fill them in meanwhile
+/// (readers never fill, writers are locked out); the new values go in after the write.
 fn write_through(
     store: &Store,
     ops: Vec<Op>,
     metas: &HashMap<Vec<u8>, Option<Meta>>,
+    flushed: &[u16],
 ) -> Result<()> {
     if ops.is_empty() {
         return Ok(());
+    }
+    for &db in flushed {
+        store.cache.clear_db(db);
     }
     // One key: a reader sees its old value or its new one, nothing to mix; skip the probe.
     if metas.len() > 1 {
@@ -581,6 +703,7 @@ fn build_batch(store: &Store, ops: Vec<Op>) -> WriteBatch {
         match op {
             Op::Put(cf, k, v) => batch.put_cf(store.cf(cf), k, v),
             Op::Delete(cf, k) => batch.delete_cf(store.cf(cf), k),
+            Op::DeleteRange(cf, from, to) => batch.delete_range_cf(store.cf(cf), from, to),
         }
     }
     batch

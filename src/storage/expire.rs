@@ -38,9 +38,16 @@ impl ExpireCycle {
     }
 
     /// Runs one tick: examines up to [`SCAN_PER_TICK`] meta entries per database and deletes
-    /// the expired ones.
-    pub fn tick(&mut self, store: &Store, locks: &LockTable) -> Effects {
-        let mut all = Effects::default();
+    /// the expired ones. `on_effects` gets each deletion's effects while the key's lock is
+    /// still held (WATCH relies on it, as on commands' `after_commit`). Returns how many keys
+    /// it deleted.
+    pub fn tick(
+        &mut self,
+        store: &Store,
+        locks: &LockTable,
+        on_effects: &mut impl FnMut(Effects),
+    ) -> u64 {
+        let mut deleted = 0;
         for db in 0..store.databases() {
             let now = now_millis();
             let mut expired = Vec::new();
@@ -66,23 +73,24 @@ impl ExpireCycle {
                     continue;
                 }
                 if let Ok(effects) = ctx.commit() {
-                    all.expired += effects.expired;
-                    all.touched.extend(effects.touched);
-                    all.events.extend(effects.events);
+                    if effects.expired > 0 {
+                        deleted += effects.expired;
+                        on_effects(effects);
+                    }
                 }
             }
         }
-        all
+        deleted
     }
 }
 
-/// Runs the cycle on its own thread until `stop` is set; `on_effects` receives what each tick
-/// deleted (for stats, WATCH and notifications).
+/// Runs the cycle on its own thread until `stop` is set; `on_effects` receives what each
+/// deletion did, under the key's lock (for stats, WATCH and notifications).
 pub fn spawn(
     store: Arc<Store>,
     locks: Arc<LockTable>,
     stop: Arc<AtomicBool>,
-    on_effects: impl Fn(Effects) + Send + 'static,
+    mut on_effects: impl FnMut(Effects) + Send + 'static,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("talus-expire".into())
@@ -90,10 +98,8 @@ pub fn spawn(
             let mut cycle = ExpireCycle::new(store.databases());
             let mut pause = TICK;
             while !stop.load(Ordering::Acquire) {
-                let effects = cycle.tick(&store, &locks);
-                if effects.expired > 0 {
+                if cycle.tick(&store, &locks, &mut on_effects) > 0 {
                     pause = TICK;
-                    on_effects(effects);
                 } else {
                     pause = (pause * 2).min(MAX_TICK);
                 }

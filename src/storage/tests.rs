@@ -317,3 +317,63 @@ fn wait(mut f: impl FnMut() -> bool) -> bool {
     }
     f()
 }
+
+#[test]
+fn flush_inside_a_context_is_one_commit_and_rolls_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = open(tmp.path());
+    let now = now_millis();
+    let v = || Bytes::from("v");
+    let mut ctx = Ctx::new(&store, now, true);
+    ctx.set_string(0, b"old", v(), 0);
+    ctx.set_string(1, b"keep", v(), 0);
+    ctx.put_elem(ElemCf::Data, data_key(0, b"h", 7, b"f"), v());
+    ctx.commit().unwrap();
+
+    let mut ctx = Ctx::new(&store, now, true);
+    ctx.set_string(0, b"before", v(), 0);
+    let sp = ctx.savepoint();
+    ctx.flush_db(0).unwrap();
+    // The context reads db 0 as empty; nothing is committed yet.
+    assert!(ctx.meta(0, b"old").unwrap().is_none());
+    assert!(ctx.meta(0, b"before").unwrap().is_none());
+    assert!(ctx
+        .get_elem(ElemCf::Data, &data_key(0, b"h", 7, b"f"))
+        .unwrap()
+        .is_none());
+    let mut seen = 0;
+    ctx.scan_elems(ElemCf::Data, &data_prefix(0, b"h", 7), None, |_, _| {
+        seen += 1;
+        true
+    })
+    .unwrap();
+    assert_eq!(seen, 0);
+    assert_eq!(ctx.count_keys(0).unwrap(), 0);
+    ctx.set_string(0, b"after", v(), 0);
+    assert_eq!(ctx.count_keys(0).unwrap(), 1);
+    assert!(ctx.meta(1, b"keep").unwrap().is_some());
+    assert_eq!(store.count_keys(0, now).unwrap(), 1);
+    // Rolling back past the flush restores the overlay and the store's view.
+    ctx.rollback_to(sp);
+    assert!(ctx.meta(0, b"old").unwrap().is_some());
+    assert!(ctx.meta(0, b"before").unwrap().is_some());
+    assert!(ctx.meta(0, b"after").unwrap().is_none());
+    assert_eq!(ctx.count_keys(0).unwrap(), 2);
+    // Flush again, write after it, commit: one batch with writes on both sides of the range
+    // deletes.
+    ctx.flush_db(0).unwrap();
+    ctx.set_string(0, b"after", v(), 0);
+    let effects = ctx.commit().unwrap();
+    assert_eq!(effects.flushed_dbs, vec![0]);
+    let now = now_millis();
+    assert_eq!(store.count_keys(0, now).unwrap(), 1);
+    assert_eq!(store.count_keys(1, now).unwrap(), 1);
+    let mut r = Ctx::new(&store, now, false);
+    assert!(r.meta(0, b"after").unwrap().is_some());
+    assert!(r.meta(0, b"old").unwrap().is_none());
+    assert!(r.meta(0, b"before").unwrap().is_none());
+    assert!(r
+        .get_elem(ElemCf::Data, &data_key(0, b"h", 7, b"f"))
+        .unwrap()
+        .is_none());
+}

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Transactions: Talus vs redis-server, same load tool, same machine, same run.
+#
+# 1. MULTI + INCRS×INCR on random keys + EXEC, pipelined, from CLIENTS connections
+#    (examples/txn_load.rs): transactions per second of both and their ratio (talus / redis).
+# 2. The cost of WATCH tracking for clients that do not WATCH: redis-benchmark SET throughput
+#    on Talus with nobody watching, then while one idle client holds a WATCH (which turns on
+#    touched-key tracking for every write), alternated ROUNDS times; prints the medians and
+#    the slowdown.
+#
+# Usage: bench/transactions.sh
+# Environment:
+#   TALUS_ARGS   extra flags for talus, e.g. "--io-threads 1 --exec-threads 1"
+#   CLIENTS      connections                      (default 50)
+#   SECONDS_RUN  length of each transaction run   (default 10)
+#   KEYSPACE     random keys                      (default 100000)
+#   INCRS        INCRs per transaction            (default 10)
+#   REQUESTS     SET requests per benchmark run   (default 200000)
+#   ROUNDS       SET runs per setting             (default 3)
+#   NO_BUILD=1   use the existing release binaries
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+CLIENTS="${CLIENTS:-50}"
+SECONDS_RUN="${SECONDS_RUN:-10}"
+KEYSPACE="${KEYSPACE:-100000}"
+INCRS="${INCRS:-10}"
+REQUESTS="${REQUESTS:-200000}"
+ROUNDS="${ROUNDS:-3}"
+TALUS_ARGS="${TALUS_ARGS:-}"
+
+for tool in redis-server redis-benchmark redis-cli python3; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "$tool not found" >&2; exit 1; }
+done
+
+if [ "${NO_BUILD:-0}" != 1 ]; then
+    echo "building talus and txn_load (release)..." >&2
+    (cd "$ROOT" && cargo build --release --bin talus --example txn_load >&2)
+fi
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+TALUS_BIN="$TARGET_DIR/release/talus"
+LOAD_BIN="$TARGET_DIR/release/examples/txn_load"
+for b in "$TALUS_BIN" "$LOAD_BIN"; do
+    [ -x "$b" ] || { echo "no binary at $b" >&2; exit 1; }
+done
+
+WORK="$(mktemp -d -t talus-txn-bench.XXXXXX)"
+TALUS_PID=""
+REDIS_PID=""
+WATCH_PID=""
+cleanup() {
+    for pid in "$WATCH_PID" "$TALUS_PID" "$REDIS_PID"; do
+        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+            kill "$pid" 2>/dev/null || true
+            for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            kill -9 "$pid" 2>/dev/null || true
+        fi
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_ready() { # port pid name
+    local i
+    for i in $(seq 300); do
+        if [ "$(redis-cli -p "$1" ping 2>/dev/null || true)" = PONG ]; then return 0; fi
+        kill -0 "$2" 2>/dev/null || { echo "$3 exited during start-up:" >&2; cat "$WORK/$3.log" >&2; exit 1; }
+        sleep 0.1
+    done
+    echo "$3 did not answer PING on port $1" >&2
+    exit 1
+}
+
+REDIS_PORT="$(free_port)"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$WORK" >"$WORK/redis.log" 2>&1 &
+REDIS_PID=$!
+wait_ready "$REDIS_PORT" "$REDIS_PID" redis
+
+TALUS_PORT="$(free_port)"
+while [ "$TALUS_PORT" = "$REDIS_PORT" ]; do TALUS_PORT="$(free_port)"; done
+# shellcheck disable=SC2086
+RUST_LOG="${RUST_LOG:-warn}" "$TALUS_BIN" --port "$TALUS_PORT" --bind 127.0.0.1 \
+    --dir "$WORK/talus-data" $TALUS_ARGS >"$WORK/talus.log" 2>&1 &
+TALUS_PID=$!
+wait_ready "$TALUS_PORT" "$TALUS_PID" talus
+
+model="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+echo "machine: $(nproc) cores, ${model:-unknown CPU}, $(uname -sr)"
+echo "redis:   $(redis-server --version | sed 's/ sha=.*//') (--save '' --appendonly no)"
+echo "talus:   git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '-') ${TALUS_ARGS:-(default threads)}"
+echo
+
+# --- 1. MULTI/EXEC throughput ----------------------------------------------------------------
+txn() { # port [plain] -> transactions (or plain pipelines) per second
+    "$LOAD_BIN" --addr "127.0.0.1:$1" --clients "$CLIENTS" --seconds "$SECONDS_RUN" \
+        --keys "$KEYSPACE" --incrs "$INCRS" --plain "${2:-0}" | awk '{ print $1 }'
+}
+echo "MULTI + $INCRS x INCR (random keys of $KEYSPACE) + EXEC, pipelined, $CLIENTS clients, ${SECONDS_RUN}s each"
+redis_tps="$(txn "$REDIS_PORT")"
+talus_tps="$(txn "$TALUS_PORT")"
+kill -0 "$TALUS_PID" 2>/dev/null || { echo "talus exited:" >&2; tail -n 50 "$WORK/talus.log" >&2; exit 1; }
+printf '%-22s %12s\n' "redis transactions/s" "$redis_tps"
+printf '%-22s %12s\n' "talus transactions/s" "$talus_tps"
+printf '%-22s %12s\n' "ratio talus/redis" "$(awk -v a="$talus_tps" -v b="$redis_tps" 'BEGIN { printf "%.2f", a / b }')"
+echo
+# The same INCRs pipelined without MULTI/EXEC: what the writes alone cost on each server.
+echo "the same $INCRS INCRs pipelined without MULTI/EXEC"
+redis_pl="$(txn "$REDIS_PORT" 1)"
+talus_pl="$(txn "$TALUS_PORT" 1)"
+printf '%-22s %12s\n' "redis pipelines/s" "$redis_pl"
+printf '%-22s %12s\n' "talus pipelines/s" "$talus_pl"
+printf '%-22s %12s\n' "ratio talus/redis" "$(awk -v a="$talus_pl" -v b="$redis_pl" 'BEGIN { printf "%.2f", a / b }')"
+echo
+
+# --- 2. SET throughput with and without a watcher ---------------------------------------------
+set_rps() { # port -> requests/s
+    redis-benchmark -h 127.0.0.1 -p "$1" -t set -c "$CLIENTS" -n "$REQUESTS" -r "$KEYSPACE" \
+        -d 64 -q 2>/dev/null | tr '\r' '\n' | grep 'requests per second' |
+        sed -E 's/^.*: ([0-9.]+) requests per second.*/\1/' | tail -n1
+}
+# An idle client holding a WATCH on a key nobody writes (killed by its pid afterwards).
+hold_watch() {
+    : >"$WORK/watch.out"
+    python3 -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"WATCH bench:held\r\n")
+print(s.recv(100).decode().strip(), flush=True)
+time.sleep(3600)
+' "$TALUS_PORT" >"$WORK/watch.out" &
+    WATCH_PID=$!
+    for _ in $(seq 100); do grep -q OK "$WORK/watch.out" 2>/dev/null && return 0; sleep 0.05; done
+    echo "the watching client did not get +OK" >&2
+    exit 1
+}
+stop_watch() {
+    kill "$WATCH_PID" 2>/dev/null || true
+    wait "$WATCH_PID" 2>/dev/null || true
+    WATCH_PID=""
+}
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+echo "SET throughput on talus (redis-benchmark -t set -c $CLIENTS -n $REQUESTS -r $KEYSPACE -d 64), $ROUNDS rounds"
+: >"$WORK/plain"
+: >"$WORK/watched"
+for _ in $(seq "$ROUNDS"); do
+    set_rps "$TALUS_PORT" >>"$WORK/plain"
+    hold_watch
+    set_rps "$TALUS_PORT" >>"$WORK/watched"
+    stop_watch
+done
+plain="$(median <"$WORK/plain")"
+watched="$(median <"$WORK/watched")"
+printf '%-34s %12s   (runs: %s)\n' "nobody watching, median rps" "$plain" "$(tr '\n' ' ' <"$WORK/plain")"
+printf '%-34s %12s   (runs: %s)\n' "one idle client WATCHing, median" "$watched" "$(tr '\n' ' ' <"$WORK/watched")"
+printf '%-34s %11s%%\n' "slowdown with tracking on" "$(awk -v a="$plain" -v b="$watched" 'BEGIN { printf "%.1f", (a - b) * 100 / a }')"
