@@ -585,12 +585,10 @@ fn restart_keeps_sets() {
 
 // ---- differential against redis-server -------------------------------------------------------
 
-/// Runs `script` on Talus and on redis-server and compares the raw replies. Line prefixes:
-/// `@sort` compares array elements as a multiset, `@sscan ARGS` runs SSCAN to the end on each
-/// and compares the sorted members. Skips (saying so) without redis-server.
+/// Runs `script` on Talus and on redis-server and compares the raw replies (normalisers:
+/// see `support::compare_script`). Skips, saying so, without redis-server.
 fn differential(script: &str) {
-    use support::{parse, show, split_args, RawConn, RedisServer, Value as V};
-    let redis = match RedisServer::start() {
+    let redis = match support::RedisServer::start() {
         Ok(r) => r,
         Err(e) => {
             println!("SKIPPED differential: {e}");
@@ -598,72 +596,7 @@ fn differential(script: &str) {
         }
     };
     let talus = TestServer::start(&[]);
-    let mut t = RawConn::connect(talus.addr).expect("talus");
-    let mut r = RawConn::connect(redis.addr).expect("redis");
-    let scan = |con: &mut RawConn, args: &[Vec<u8>]| -> Vec<u8> {
-        let mut cursor = b"0".to_vec();
-        let mut all = Vec::new();
-        for _ in 0..10_000 {
-            let mut a = vec![b"SSCAN".to_vec(), args[0].clone(), cursor.clone()];
-            a.extend_from_slice(&args[1..]);
-            let reply = con.request(&a).expect("request");
-            let Ok(V::Array(Some(items))) = parse(&reply) else {
-                return reply;
-            };
-            let (Some(V::Bulk(Some(next))), Some(V::Array(Some(batch)))) =
-                (items.first(), items.get(1))
-            else {
-                return reply;
-            };
-            all.extend(batch.iter().cloned());
-            if next == b"0" {
-                all.sort();
-                all.dedup();
-                return format!("{all:?}").into_bytes();
-            }
-            cursor = next.clone();
-        }
-        b"<no end>".to_vec()
-    };
-    let mut bad = Vec::new();
-    let mut count = 0;
-    for (i, line) in script.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        count += 1;
-        let (norm, rest) = match line.split_once(' ') {
-            Some((d @ ("@sort" | "@sscan"), rest)) => (d, rest),
-            _ => ("", line),
-        };
-        let args = split_args(rest).unwrap_or_else(|| panic!("line {}: bad quotes", i + 1));
-        let (tr, rr) = if norm == "@sscan" {
-            (scan(&mut t, &args), scan(&mut r, &args))
-        } else {
-            (
-                t.request(&args).expect("talus request"),
-                r.request(&args).expect("redis request"),
-            )
-        };
-        let same = tr == rr
-            || match (norm, parse(&tr), parse(&rr)) {
-                ("@sort", Ok(V::Array(Some(mut a))), Ok(V::Array(Some(mut b)))) => {
-                    a.sort();
-                    b.sort();
-                    a == b
-                }
-                _ => false,
-            };
-        if !same {
-            bad.push(format!(
-                "line {}: {line}\n    talus: {}\n    redis: {}",
-                i + 1,
-                show(&tr),
-                show(&rr)
-            ));
-        }
-    }
+    let (count, bad) = support::compare_script(talus.addr, redis.addr, script);
     println!("{count} commands, {} mismatches", bad.len());
     assert!(bad.is_empty(), "mismatches:\n{}", bad.join("\n"));
 }

@@ -414,3 +414,91 @@ pub fn split_args(line: &str) -> Option<Vec<Vec<u8>>> {
         out.push(cur);
     }
 }
+
+/// Runs a script line by line on two servers (Talus at `talus`, Redis at `redis`) and returns
+/// how many commands ran and a description of every mismatch. Line prefixes normalise what
+/// Redis leaves unordered: `@sort` compares array elements as a multiset, `@pairs` compares a
+/// flat array of pairs as a set of pairs, `@hscan ARGS` / `@sscan ARGS` run HSCAN / SSCAN to the
+/// end on each server and compare the sorted, deduplicated elements (pairs for HSCAN).
+pub fn compare_script(talus: SocketAddr, redis: SocketAddr, script: &str) -> (usize, Vec<String>) {
+    let mut t = RawConn::connect(talus).expect("talus");
+    let mut r = RawConn::connect(redis).expect("redis");
+    let scan = |con: &mut RawConn, cmd: &[u8], width: usize, args: &[Vec<u8>]| -> Vec<u8> {
+        let mut cursor = b"0".to_vec();
+        let mut all: Vec<Vec<Value>> = Vec::new();
+        for _ in 0..10_000 {
+            let mut a = vec![cmd.to_vec(), args[0].clone(), cursor.clone()];
+            a.extend_from_slice(&args[1..]);
+            let reply = con.request(&a).expect("request");
+            let Ok(Value::Array(Some(items))) = parse(&reply) else {
+                return reply;
+            };
+            let (Some(Value::Bulk(Some(next))), Some(Value::Array(Some(batch)))) =
+                (items.first(), items.get(1))
+            else {
+                return reply;
+            };
+            all.extend(batch.chunks(width).map(|p| p.to_vec()));
+            if next == b"0" {
+                all.sort();
+                all.dedup();
+                return format!("{all:?}").into_bytes();
+            }
+            cursor = next.clone();
+        }
+        b"<no end>".to_vec()
+    };
+    let mut bad = Vec::new();
+    let mut count = 0;
+    for (i, line) in script.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        count += 1;
+        let (norm, rest) = match line.split_once(' ') {
+            Some((d @ ("@sort" | "@pairs" | "@hscan" | "@sscan"), rest)) => (d, rest),
+            _ => ("", line),
+        };
+        let args = split_args(rest).unwrap_or_else(|| panic!("line {}: bad quotes", i + 1));
+        let (tr, rr) = match norm {
+            "@hscan" => (
+                scan(&mut t, b"HSCAN", 2, &args),
+                scan(&mut r, b"HSCAN", 2, &args),
+            ),
+            "@sscan" => (
+                scan(&mut t, b"SSCAN", 1, &args),
+                scan(&mut r, b"SSCAN", 1, &args),
+            ),
+            _ => (
+                t.request(&args).expect("talus request"),
+                r.request(&args).expect("redis request"),
+            ),
+        };
+        let same = tr == rr
+            || match (norm, parse(&tr), parse(&rr)) {
+                ("@sort", Ok(Value::Array(Some(mut a))), Ok(Value::Array(Some(mut b)))) => {
+                    a.sort();
+                    b.sort();
+                    a == b
+                }
+                ("@pairs", Ok(Value::Array(Some(a))), Ok(Value::Array(Some(b)))) => {
+                    let mut a: Vec<_> = a.chunks(2).map(|p| p.to_vec()).collect();
+                    let mut b: Vec<_> = b.chunks(2).map(|p| p.to_vec()).collect();
+                    a.sort();
+                    b.sort();
+                    a == b
+                }
+                _ => false,
+            };
+        if !same {
+            bad.push(format!(
+                "line {}: {line}\n    talus: {}\n    redis: {}",
+                i + 1,
+                show(&tr),
+                show(&rr)
+            ));
+        }
+    }
+    (count, bad)
+}
