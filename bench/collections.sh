@@ -15,6 +15,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 DEL_FIELDS="${DEL_FIELDS:-1000000}"
 GETALL_FIELDS="${GETALL_FIELDS:-100000}"
 
@@ -30,16 +32,12 @@ TALUS_BIN="$TARGET_DIR/release/talus"
 WORK="$(mktemp -d -t talus-coll.XXXXXX)"
 TALUS_PID=""
 cleanup() {
-    if [ -n "$TALUS_PID" ] && kill -0 "$TALUS_PID" 2>/dev/null; then
-        kill "$TALUS_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$TALUS_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$TALUS_PID" 2>/dev/null || true
-    fi
+    stop_pids "$TALUS_PID"
     rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
 
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+PORT="$(free_port)"
 RUST_LOG=warn "$TALUS_BIN" --port "$PORT" --bind 127.0.0.1 --dir "$WORK/data" >"$WORK/talus.log" 2>&1 &
 TALUS_PID=$!
 for _ in $(seq 300); do

@@ -21,6 +21,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 CLIENTS="${CLIENTS:-50}"
 SECONDS_RUN="${SECONDS_RUN:-10}"
 KEYSPACE="${KEYSPACE:-100000}"
@@ -49,31 +51,12 @@ TALUS_PID=""
 REDIS_PID=""
 WATCH_PID=""
 cleanup() {
-    for pid in "$WATCH_PID" "$TALUS_PID" "$REDIS_PID"; do
-        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-            kill "$pid" 2>/dev/null || true
-            for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-            kill -9 "$pid" 2>/dev/null || true
-        fi
-    done
+    stop_pids "$WATCH_PID" "$TALUS_PID" "$REDIS_PID"
     rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
-wait_ready() { # port pid name
-    local i
-    for i in $(seq 300); do
-        if [ "$(redis-cli -p "$1" ping 2>/dev/null || true)" = PONG ]; then return 0; fi
-        kill -0 "$2" 2>/dev/null || { echo "$3 exited during start-up:" >&2; cat "$WORK/$3.log" >&2; exit 1; }
-        sleep 0.1
-    done
-    echo "$3 did not answer PING on port $1" >&2
-    exit 1
-}
 
 REDIS_PORT="$(free_port)"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
