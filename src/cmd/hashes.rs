@@ -122,10 +122,14 @@ pub(crate) fn visit_elems(
 ) -> Result<()> {
     let prefix = data_prefix(db, key, meta.version);
     let start = scan_start(&prefix, meta);
-    ctx.scan_elems(ElemCf::Data, &prefix, Some(&start), |k, v| {
+    let fill_cache = meta.count <= BULK_SCAN;
+    ctx.scan_elems_with(ElemCf::Data, &prefix, Some(&start), fill_cache, |k, v| {
         visit(&k[prefix.len()..], v)
     })
 }
+
+/// Collections larger than this are read around the block cache when visited whole.
+const BULK_SCAN: u64 = 10_000;
 
 /// Copies the many small strings of a large reply into shared 64 KiB chunks: one allocation
 /// per chunk instead of one per element (which, with the allocator's per-block overhead,

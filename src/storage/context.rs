@@ -435,11 +435,26 @@ impl<'a> Ctx<'a> {
         cf: ElemCf,
         prefix: &[u8],
         start: Option<&[u8]>,
+        visit: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        self.scan_elems_with(cf, prefix, start, true, visit)
+    }
+
+    /// [`Ctx::scan_elems`], saying whether the blocks read go into the block cache: a scan of a
+    /// whole large collection reads each block once and would only push hot blocks out (and
+    /// grow the process by the cache it fills), so it leaves the cache alone.
+    pub fn scan_elems_with(
+        &self,
+        cf: ElemCf,
+        prefix: &[u8],
+        start: Option<&[u8]>,
+        fill_cache: bool,
         mut visit: impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
         let upper = prefix_successor(prefix);
         let lower = start.filter(|s| *s > prefix).unwrap_or(prefix).to_vec();
         let mut ro = ReadOptions::default();
+        ro.fill_cache(fill_cache);
         ro.set_iterate_upper_bound(upper.clone());
         if let Some(s) = &self.snapshot {
             ro.set_snapshot(s);
