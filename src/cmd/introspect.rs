@@ -37,33 +37,13 @@ const fn sub(
     keys: KeySpec,
     handler: super::Handler,
 ) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        keys,
-        locking: Locking::None,
-        handler,
-        subcommands: &[],
-    }
-}
-
-const fn container(name: &'static str, subcommands: &'static [CommandSpec]) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity: -2,
-        flags: 0,
-        keys: KeySpec::NONE,
-        locking: Locking::None,
-        handler: super::container,
-        subcommands,
-    }
+    super::spec(name, arity, flags, keys, Locking::None, handler)
 }
 
 /// OBJECT, MEMORY and COMPACT.
 pub static COMMANDS: &[CommandSpec] = &[
-    container("object", OBJECT),
-    container("memory", MEMORY),
+    super::container_spec("object", OBJECT),
+    super::container_spec("memory", MEMORY),
     sub("compact", 1, ADMIN | NOSCRIPT, KeySpec::NONE, compact),
 ];
 

@@ -20,7 +20,7 @@
 //! - RENAME and MOVE copy a collection's elements (O(N)) where Redis moves a pointer.
 //! - Readers never delete expired keys (they hold no locks); writers do, as Redis's lazy expiry.
 
-use super::{args, flags::*, CommandSpec, Exec, KeySpec, Locking};
+use super::{args, flags::*, spec, CommandSpec, Exec, KeySpec, Locking};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::storage::context::Ctx;
@@ -34,26 +34,6 @@ pub const RANDOM_WINDOW: usize = 16;
 
 /// SCAN's default COUNT.
 const DEFAULT_SCAN_COUNT: u64 = 10;
-
-/// A table row with the fields every command here shares.
-const fn spec(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    keys: KeySpec,
-    locking: Locking,
-    handler: super::Handler,
-) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        keys,
-        locking,
-        handler,
-        subcommands: &[],
-    }
-}
 
 /// The generic key commands (flags, arity and key positions as Redis 7.0's COMMAND reports).
 pub static COMMANDS: &[CommandSpec] = &[

@@ -205,6 +205,42 @@ impl CommandSpec {
     }
 }
 
+/// A plain row of the command table (no subcommands).
+pub const fn spec(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    keys: KeySpec,
+    locking: Locking,
+    handler: Handler,
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        keys,
+        locking,
+        handler,
+        subcommands: &[],
+    }
+}
+
+/// A container row (CONFIG, CLIENT, OBJECT, ...): it only routes to its subcommands.
+pub const fn container_spec(
+    name: &'static str,
+    subcommands: &'static [CommandSpec],
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity: -2,
+        flags: 0,
+        keys: KeySpec::NONE,
+        locking: Locking::None,
+        handler: container,
+        subcommands,
+    }
+}
+
 /// Everything a handler works with.
 pub struct Exec<'s, 'c> {
     /// Server-wide state.

@@ -29,6 +29,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::{SystemTime, UNIX_EPOCH};
 use talus_actors::Flow;
 
+/// A keyless row.
 const fn spec(
     name: &'static str,
     arity: i32,
@@ -36,27 +37,7 @@ const fn spec(
     locking: Locking,
     handler: super::Handler,
 ) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        keys: KeySpec::NONE,
-        locking,
-        handler,
-        subcommands: &[],
-    }
-}
-
-const fn container(name: &'static str, subcommands: &'static [CommandSpec]) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity: -2,
-        flags: 0,
-        keys: KeySpec::NONE,
-        locking: Locking::None,
-        handler: super::container,
-        subcommands,
-    }
+    super::spec(name, arity, flags, KeySpec::NONE, locking, handler)
 }
 
 /// The server commands (arity and flags as Redis 7.0's COMMAND reports them).
@@ -82,7 +63,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         handler: command,
         subcommands: COMMAND,
     },
-    container("config", CONFIG),
+    super::container_spec("config", CONFIG),
 ];
 
 static COMMAND: &[CommandSpec] = &[

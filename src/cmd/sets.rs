@@ -19,7 +19,8 @@ use super::hashes::{
     elem_key, meta_or_new, rand_count, random_elems, random_one, read_meta, scan_collection,
     store_meta, visit_elems, Arena,
 };
-use super::strings::{read, spec, write};
+use super::spec;
+use super::strings::{read, write};
 use super::{args, flags::*, CommandSpec, Exec, KeySpec, Locking};
 use crate::error::{Error, Result};
 use crate::reply::Reply;

@@ -19,7 +19,7 @@
 //! - Reads count keyspace hits and misses where Redis uses `lookupKeyRead` (GET, MGET, STRLEN,
 //!   GETRANGE, LCS, SET ... GET, GETSET, GETDEL, GETEX), not where it uses `lookupKeyWrite`.
 
-use super::{args, flags::*, CommandSpec, Exec, KeySpec, Locking};
+use super::{args, flags::*, spec, CommandSpec, Exec, KeySpec, Locking};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::storage::encoding::{Kind, Meta};
@@ -73,26 +73,6 @@ pub static COMMANDS: &[CommandSpec] = &[
     write("setrange", 4, DENYOOM, setrange),
     spec("lcs", -3, READONLY, KeySpec::TWO, Locking::None, lcs),
 ];
-
-/// A row of the command table.
-pub(crate) const fn spec(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    keys: KeySpec,
-    locking: Locking,
-    handler: super::Handler,
-) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        keys,
-        locking,
-        handler,
-        subcommands: &[],
-    }
-}
 
 /// A read-only command on one key (no locks; READONLY added to `flags`).
 pub(crate) const fn read(

@@ -20,7 +20,7 @@
 //!   closing the session drops its watches. While EXEC runs, `Session::in_exec` is set: blocking
 //!   commands must answer at once there (nil on empty keys), as in Redis.
 
-use super::{args, flags::*, lock_plan, resolve, CommandSpec, Exec, KeySpec, Locking};
+use super::{args, flags::*, lock_plan, resolve, spec, CommandSpec, Exec, KeySpec, Locking};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::session::Session;
@@ -34,25 +34,6 @@ use talus_actors::Flow;
 
 /// Flags of the transaction commands, as Redis 7.0's COMMAND reports them.
 const TXN: u32 = NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY;
-
-const fn spec(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    keys: KeySpec,
-    locking: Locking,
-    handler: super::Handler,
-) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        keys,
-        locking,
-        handler,
-        subcommands: &[],
-    }
-}
 
 /// The transaction commands.
 pub static COMMANDS: &[CommandSpec] = &[
