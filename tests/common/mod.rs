@@ -2,6 +2,8 @@
 //! connects with the `redis` crate. No fixed sleeps: readiness is polled with a deadline.
 #![allow(dead_code)]
 
+pub mod cmds;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
