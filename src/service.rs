@@ -5,7 +5,7 @@ use crate::session::Session;
 use crate::shared::Shared;
 use bytes::BytesMut;
 use std::sync::Arc;
-use talus_actors::{Args, ClientInfo, Flow, Service};
+use talus_actors::{Args, ClientInfo, Flow, Service, Work};
 
 /// Runs batches of commands against the shared state.
 pub struct TalusService {
@@ -38,6 +38,10 @@ impl Service for TalusService {
 
     fn execute(&self, session: &mut Session, cmds: Vec<Args>, out: &mut BytesMut) -> Flow {
         cmd::execute_batch(&self.shared, session, &cmds, out)
+    }
+
+    fn execute_group(&self, group: &mut [Work<Session>]) {
+        cmd::execute_group(&self.shared, group)
     }
 
     fn close_session(&self, mut session: Session) {

@@ -1,34 +1,39 @@
 //! The executors: the threads that run batches of commands against storage.
 //!
-//! [`Executor`] is a sync actor (`SyncContext`): it handles a [`CmdBatch`] by calling
-//! [`Service::execute`] and answers with a [`Reply`]. Connections never address executors
-//! directly; they go through [`ExecPool`], a small cloneable handle whose transport can change
-//! without touching the rest of the pipeline. Two transports exist:
+//! [`Executor`] runs a [`CmdBatch`] through the [`Service`] and answers with a [`Reply`].
+//! Connections never address executors directly; they go through [`ExecPool`], a small
+//! cloneable handle whose transport can change without touching the rest of the pipeline:
 //!
-//! - [`ExecTransport::SyncArbiterDedicated`] (the default): actix's `SyncArbiter::start(n, ..)`
-//!   called inside a private actix System on a dedicated thread (`talus-exec-dispatch`).
-//!   actix always spawns the `SyncArbiter` forwarding actor on `System::current().arbiter()`
-//!   (whatever arbiter `start` is called from), and that actor hands every message to the
-//!   unbounded crossbeam queue the n executor threads read. Starting it inside a private
-//!   System is the only way to choose where that hop runs; here it never touches the host's
-//!   System arbiter, which matters when Talus is embedded.
+//! - [`ExecTransport::Forwarded`] (the default): a forwarding actor on a dedicated thread
+//!   (`talus-exec-dispatch`) pushes each batch into a crossbeam queue; each executor thread
+//!   takes the next batch plus every batch already queued behind it (up to [`MAX_GROUP`]) and
+//!   runs them together through [`Service::execute_group`], which lets the service commit the
+//!   writes of many connections as one. Under load (`redis-benchmark -c 50`, SET) groups
+//!   averaged 17 connections' batches, without pipelining and with `-P 16`.
+//! - [`ExecTransport::Direct`]: the same grouping executors, the connections pushing into the
+//!   queue themselves (one hop less; the io thread then pays for waking a parked executor).
+//! - [`ExecTransport::SyncArbiterDedicated`]: actix's `SyncArbiter::start(n, ..)` called inside
+//!   a private actix System on a dedicated thread. actix always spawns the `SyncArbiter`
+//!   forwarding actor on `System::current().arbiter()` (whatever arbiter `start` is called
+//!   from), and that actor hands every message to the unbounded queue the n executor threads
+//!   read. Starting it inside a private System is the only way to choose where that hop runs;
+//!   here it never touches the host's System arbiter, which matters when Talus is embedded.
+//!   The forwarded transport keeps that property.
 //! - [`ExecTransport::SyncArbiter`]: the same, with the forwarder on the (host's) System
 //!   arbiter, i.e. what a plain `SyncArbiter::start` does.
-//! - [`ExecTransport::Direct`]: the same [`Executor`] values run by n plain threads that read
-//!   one crossbeam queue the connections push to directly, replies through a oneshot channel:
-//!   one thread hop less.
 //!
-//! Measured with `redis-benchmark -c 50 -t ping_mbulk,set,get` (1 worker + 1 executor, 2 CPUs,
-//! median of 7 interleaved rounds, `actors/bench/bench.py`): without pipelining the dedicated
-//! SyncArbiter reached 0.79-0.90 of redis-server, the System-arbiter one 0.72-0.75 and Direct
+//! The SyncArbiter transports run one batch at a time. Measured before grouping existed
+//! (`redis-benchmark -c 50 -t ping_mbulk,set,get`, 1 worker + 1 executor, 2 CPUs, median of 7
+//! interleaved rounds, `actors/bench/bench.py`): without pipelining the dedicated SyncArbiter
+//! reached 0.79-0.90 of redis-server, the System-arbiter one 0.72-0.75 and a one-batch Direct
 //! 0.64-0.71; with `-P 16` all three were within noise of each other (0.70-0.83). The extra
-//! hop is not the bottleneck: the worker (io) thread is, at about 5x the executor's CPU time,
-//! almost all of it kernel TCP work and wake-ups; the hop moves the wake-up of a parked
-//! executor off that thread. Hence the default. FIFO per connection holds with every
-//! transport because a connection has at most one batch in flight.
+//! hop was not the bottleneck: the worker (io) thread was, at about 5x the executor's CPU
+//! time, almost all of it kernel TCP work and wake-ups; the hop moves the wake-up of a parked
+//! executor off that thread. FIFO per connection holds with every transport because a
+//! connection has at most one batch in flight.
 //!
-//! A panic inside `Service::execute` is caught: the client gets `-ERR internal error` and its
-//! connection is closed; the executor thread lives on.
+//! A panic inside the service is caught: the clients of the batch (or group) get `-ERR internal error` and its
+//! connections are closed; the executor thread lives on.
 //!
 //! Shutdown: the executor threads end when every `ExecPool` clone is gone (the queue
 //! disconnects); each executor's end is counted, and [`ExecPool::finished`] resolves when all
@@ -48,7 +53,7 @@ use bytes::BytesMut;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-use crate::service::{Args, Flow, Service};
+use crate::service::{Args, Flow, Service, Work};
 
 /// A batch of complete requests from one connection, with that connection's session.
 pub struct CmdBatch<T: Send + 'static> {
@@ -90,14 +95,19 @@ impl std::error::Error for ExecGone {}
 /// How batches travel from connections to the executor threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ExecTransport {
-    /// One shared crossbeam queue read by the executor threads (no extra hop).
+    /// One shared crossbeam queue the connections push to and the executor threads read (no
+    /// extra hop); each executor runs every batch queued at once as one group.
     Direct,
+    /// The grouping executors of [`ExecTransport::Direct`], with the push into their queue
+    /// done by a forwarding actor on a dedicated thread (as the SyncArbiter transports do), so
+    /// waking a parked executor is not the io threads' work. The default (see the module docs).
+    #[default]
+    Forwarded,
     /// actix's `SyncArbiter`, its forwarding actor on the System arbiter (where actix puts it).
     SyncArbiter,
     /// actix's `SyncArbiter`, started inside a private actix System on a dedicated thread, so
     /// the forwarding hop runs on that thread instead of the (host's) System arbiter. The
-    /// default (measured best; see the module docs).
-    #[default]
+    /// default before grouping (see the module docs).
     SyncArbiterDedicated,
 }
 
@@ -146,6 +156,98 @@ impl<S: Service> Executor<S> {
     }
 }
 
+impl<S: Service> Executor<S> {
+    /// Run several connections' batches as one group (see [`Service::execute_group`]).
+    fn run_group(&mut self, group: &mut [Work<S::Session>]) {
+        let service = &self.service;
+        let result =
+            std::panic::catch_unwind(AssertUnwindSafe(|| service.execute_group(&mut *group)));
+        if result.is_err() {
+            log::error!("command execution panicked; closing the group's clients");
+            for w in group.iter_mut() {
+                w.out.clear();
+                w.out.extend_from_slice(b"-ERR internal error\r\n");
+                w.flow = Flow::Close;
+            }
+        }
+    }
+
+    /// The loop of a queue-reading executor thread: take the next job, then every job already
+    /// queued behind it (up to [`MAX_GROUP`]), run them as one group, answer each. Under load
+    /// many connections' batches wait in the queue while a group runs, so the next group is
+    /// larger: the storage commits once for all of them.
+    fn serve(mut self, rx: crossbeam_channel::Receiver<Job<S::Session>>) {
+        let mut work = Vec::with_capacity(MAX_GROUP);
+        let mut answer = Vec::with_capacity(MAX_GROUP);
+        while let Ok(first) = rx.recv() {
+            let mut next = Some(first);
+            while let Some((batch, reply_to)) = next.take() {
+                // A connection that is gone (its arbiter stopped) is skipped, as actix does.
+                if !reply_to.is_closed() {
+                    work.push(Work {
+                        session: batch.session,
+                        cmds: batch.cmds,
+                        out: batch.out,
+                        flow: Flow::Continue,
+                    });
+                    answer.push(reply_to);
+                }
+                if work.len() < MAX_GROUP {
+                    next = rx.try_recv().ok();
+                }
+            }
+            if work.is_empty() {
+                continue;
+            }
+            self.run_group(&mut work);
+            for (w, reply_to) in work.drain(..).zip(answer.drain(..)) {
+                let _ = reply_to.send(Reply {
+                    session: w.session,
+                    out: w.out,
+                    flow: w.flow,
+                });
+            }
+        }
+        self.latch.arrive();
+    }
+}
+
+/// The most connections' batches one executor runs as a group.
+pub const MAX_GROUP: usize = 64;
+
+/// The actor that hands batches to the queue of the grouping executors
+/// ([`ExecTransport::Forwarded`]); it runs on the dedicated `talus-exec-dispatch` thread.
+struct Forwarder<T: Send + 'static> {
+    queue: Option<crossbeam_channel::Sender<Job<T>>>,
+}
+
+impl<T: Send + 'static> Actor for Forwarder<T> {
+    type Context = Context<Self>;
+
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        // Every pool handle is gone: disconnect the queue so the executors end.
+        self.queue.take();
+    }
+}
+
+/// A batch and where its reply goes, on its way to the [`Forwarder`].
+struct Forward<T: Send + 'static>(Job<T>);
+
+impl<T: Send + 'static> Message for Forward<T> {
+    type Result = ();
+}
+
+impl<T: Send + 'static> Handler<Forward<T>> for Forwarder<T> {
+    type Result = ();
+
+    fn handle(&mut self, msg: Forward<T>, _ctx: &mut Self::Context) {
+        if let Some(queue) = &self.queue {
+            // A send error means the executors are gone; dropping the job answers ExecGone.
+            let _ = queue.send(msg.0);
+        }
+    }
+}
+
 impl<S: Service> Actor for Executor<S> {
     type Context = SyncContext<Self>;
 
@@ -162,6 +264,26 @@ impl<S: Service> Handler<CmdBatch<S::Session>> for Executor<S> {
     }
 }
 
+/// Starts `threads` grouping executors reading `rx`.
+fn spawn_grouping<S: Service>(
+    threads: usize,
+    service: &Arc<S>,
+    latch: &Arc<Latch>,
+    rx: crossbeam_channel::Receiver<Job<S::Session>>,
+) -> std::io::Result<()> {
+    for i in 0..threads {
+        let rx = rx.clone();
+        let exec = Executor {
+            service: service.clone(),
+            latch: latch.clone(),
+        };
+        std::thread::Builder::new()
+            .name(format!("talus-exec-{i}"))
+            .spawn(move || exec.serve(rx))?;
+    }
+    Ok(())
+}
+
 /// Names the executor threads of the SyncArbiter transports (`top -H` shows them).
 fn exec_thread() -> std::thread::Builder {
     std::thread::Builder::new().name("talus-exec".into())
@@ -171,6 +293,7 @@ type Job<T> = (CmdBatch<T>, oneshot::Sender<Reply<T>>);
 
 enum Transport<S: Service> {
     Direct(crossbeam_channel::Sender<Job<S::Session>>),
+    Forwarded(Addr<Forwarder<S::Session>>),
     Actix(Addr<Executor<S>>),
 }
 
@@ -178,6 +301,7 @@ impl<S: Service> Clone for Transport<S> {
     fn clone(&self) -> Self {
         match self {
             Transport::Direct(tx) => Transport::Direct(tx.clone()),
+            Transport::Forwarded(addr) => Transport::Forwarded(addr.clone()),
             Transport::Actix(addr) => Transport::Actix(addr.clone()),
         }
     }
@@ -215,27 +339,29 @@ impl<S: Service> ExecPool<S> {
         let transport = match transport {
             ExecTransport::Direct => {
                 let (tx, rx) = crossbeam_channel::unbounded::<Job<S::Session>>();
-                for i in 0..threads {
-                    let rx = rx.clone();
-                    let mut exec = Executor {
-                        service: service.clone(),
-                        latch: latch.clone(),
-                    };
-                    std::thread::Builder::new()
-                        .name(format!("talus-exec-{i}"))
-                        .spawn(move || {
-                            while let Ok((batch, reply_to)) = rx.recv() {
-                                if reply_to.is_closed() {
-                                    // The connection is gone (its arbiter stopped); like
-                                    // actix, skip the batch.
-                                    continue;
-                                }
-                                let _ = reply_to.send(exec.run(batch));
-                            }
-                            exec.latch.arrive();
-                        })?;
-                }
+                spawn_grouping(threads, &service, &latch, rx)?;
                 Transport::Direct(tx)
+            }
+            ExecTransport::Forwarded => {
+                let (queue, rx) = crossbeam_channel::unbounded::<Job<S::Session>>();
+                spawn_grouping(threads, &service, &latch, rx)?;
+                let (tx, addr_rx) = std::sync::mpsc::channel();
+                let done = finished.clone();
+                std::thread::Builder::new()
+                    .name("talus-exec-dispatch".into())
+                    .spawn(move || {
+                        let system = actix_rt::System::new();
+                        system.block_on(async move {
+                            let forwarder = Forwarder { queue: Some(queue) }.start();
+                            let _ = tx.send(forwarder);
+                            // The forwarder runs on this thread until the executors end.
+                            done.cancelled().await;
+                        });
+                    })?;
+                let addr = addr_rx
+                    .recv()
+                    .map_err(|_| std::io::Error::other("executor dispatch thread failed"))?;
+                Transport::Forwarded(addr)
             }
             ExecTransport::SyncArbiter => {
                 if actix_rt::System::try_current().is_none() {
@@ -296,6 +422,13 @@ impl<S: Service> ExecPool<S> {
             Transport::Direct(tx) => {
                 let (reply_tx, reply_rx) = oneshot::channel();
                 Pending::<S>::Direct(tx.send((batch, reply_tx)).ok().map(|_| reply_rx))
+            }
+            Transport::Forwarded(addr) => {
+                let (reply_tx, reply_rx) = oneshot::channel();
+                // `do_send` ignores the mailbox bound; in-flight work is bounded by the
+                // connections (one batch each).
+                addr.do_send(Forward((batch, reply_tx)));
+                Pending::Direct(Some(reply_rx))
             }
             Transport::Actix(addr) => Pending::Actix(addr.send(batch)),
         };

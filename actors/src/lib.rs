@@ -13,10 +13,11 @@
 //! or command names. A connection's session travels with its batch to the executor and back,
 //! so session changes (SELECT, AUTH, MULTI, ...) apply in request order inside a pipeline.
 //!
-//! Executor transport, chosen by measurement (see [`executor`]): the executors are actix sync
-//! actors under a `SyncArbiter` whose forwarding actor runs in a private System on its own
-//! thread, not on the host's System arbiter ([`ExecTransport::SyncArbiterDedicated`]). The
-//! other transports stay available through [`start_with`] for comparison.
+//! Executor transport (see [`executor`]): a forwarding actor in a private System on its own
+//! thread (not the host's System arbiter) queues batches for the executor threads, and each
+//! executor runs every batch queued at once as a group ([`Service::execute_group`]), so the
+//! service can commit many connections' writes together ([`ExecTransport::Forwarded`]). The
+//! SyncArbiter transports stay available through [`start_with`] for comparison.
 //!
 //! Starting and stopping: call [`start`] on an actix arbiter (inside the System); await
 //! [`ServerHandle::stop`] for a graceful stop, or [`ServerHandle::stopped`] to learn that a
@@ -40,5 +41,5 @@ pub use limits::{ConnStats, Limits};
 pub use listener::Listener;
 pub use parser::{Parser, ProtocolError};
 pub use server::{start, start_with, ServerConfig, ServerHandle, SHUTDOWN_GRACE};
-pub use service::{Args, ClientInfo, Flow, Service};
+pub use service::{Args, ClientInfo, Flow, Service, Work};
 pub use worker::{NewConn, Worker};

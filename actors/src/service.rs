@@ -28,6 +28,20 @@ pub enum Flow {
     Shutdown,
 }
 
+/// One connection's batch inside a group handed to [`Service::execute_group`]: the session,
+/// the requests, the buffer their replies go into, and (filled in by the service) how the
+/// connection goes on.
+pub struct Work<T> {
+    /// The connection's session.
+    pub session: T,
+    /// The requests, in order.
+    pub cmds: Vec<Args>,
+    /// Where the encoded replies go.
+    pub out: BytesMut,
+    /// What the connection does next; [`Flow::Continue`] until the service says otherwise.
+    pub flow: Flow,
+}
+
 /// Facts about an accepted connection, given to the service when it opens a session.
 #[derive(Debug, Clone)]
 pub struct ClientInfo {
@@ -54,6 +68,17 @@ pub trait Service: Send + Sync + 'static {
     /// Execute `cmds` in order on an executor thread, appending every reply, encoded, to `out`.
     /// May stop early (QUIT / SHUTDOWN) and say so through the returned Flow.
     fn execute(&self, session: &mut Self::Session, cmds: Vec<Args>, out: &mut BytesMut) -> Flow;
+
+    /// Execute the batches of several connections that were queued at the same time, each
+    /// exactly as [`Service::execute`] would, filling in every `out` and `flow`. A service may
+    /// run them together (e.g. commit their writes as one) as long as each connection's requests
+    /// take effect in order and no reply leaves before the writes it reflects are committed
+    /// (replies are sent only after this returns). Default: one by one.
+    fn execute_group(&self, group: &mut [Work<Self::Session>]) {
+        for w in group {
+            w.flow = self.execute(&mut w.session, std::mem::take(&mut w.cmds), &mut w.out);
+        }
+    }
 
     /// The connection is gone (after its last batch finished). Runs on the worker thread.
     fn close_session(&self, session: Self::Session);

@@ -9,6 +9,7 @@
 pub mod args;
 pub mod bits;
 pub mod connection;
+pub mod exec;
 pub mod hashes;
 pub mod introspect;
 pub mod keys;
@@ -21,11 +22,12 @@ use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::session::Session;
 use crate::shared::Shared;
-use crate::storage::context::{Ctx, Effects};
-use crate::storage::locks::LockPlan;
+use crate::storage::context::Ctx;
 use bytes::Bytes;
 use std::collections::HashMap;
 use talus_actors::Flow;
+
+pub use exec::{apply_background_effects, dispatch, execute_batch, execute_group, lock_plan};
 
 /// Command flags (the names COMMAND reports are in [`flag_names`]).
 pub mod flags {
@@ -384,213 +386,6 @@ pub fn unknown_command(args: &[Bytes]) -> Error {
         ))
         .into(),
     )
-}
-
-/// Builds the lock plan of a command from its table row.
-pub fn lock_plan(shared: &Shared, spec: &CommandSpec, args: &[Bytes], db: u16) -> LockPlan {
-    let mut plan = LockPlan::none();
-    let with_keys = |plan: &mut LockPlan| {
-        plan.db_shared(db);
-        for i in spec.keys.positions(args.len()) {
-            plan.key(&shared.locks, &args[i]);
-        }
-    };
-    match spec.locking {
-        Locking::None => {}
-        Locking::Keys => with_keys(&mut plan),
-        Locking::KeysAndDb(other) => {
-            with_keys(&mut plan);
-            if let Some(o) = other(args) {
-                plan.db_shared(o);
-            }
-        }
-        Locking::Db => {
-            plan.db_exclusive(db);
-        }
-        Locking::AllDbs => {
-            for d in 0..shared.store.databases() {
-                plan.db_exclusive(d);
-            }
-        }
-    }
-    plan
-}
-
-/// Runs one command for `session` and returns its reply and how the connection goes on.
-pub fn dispatch(shared: &Shared, session: &mut Session, args: &[Bytes]) -> (Reply, Flow) {
-    shared.stats.commands_processed();
-    let spec = match resolve(&shared.commands, args) {
-        Ok(spec) => spec,
-        Err(e) => return (e.into(), Flow::Continue),
-    };
-    // Checked against the current requirepass: clearing it lets unauthenticated clients in.
-    if spec.flags & flags::NO_AUTH == 0 && shared.config.auth_required(session.authenticated) {
-        return (
-            Reply::error("NOAUTH Authentication required."),
-            Flow::Continue,
-        );
-    }
-    let plan = lock_plan(shared, spec, args, session.db);
-    let _guard = shared.locks.lock(&plan);
-    let now = crate::storage::version::now_millis();
-    let writer = !plan.is_empty();
-    let multi_key_read = !writer && spec.keys.positions(args.len()).nth(1).is_some();
-    let mut ctx = if multi_key_read {
-        Ctx::with_snapshot(&shared.store, now)
-    } else {
-        Ctx::new(&shared.store, now, writer)
-    };
-    shared.set_tracking(&mut ctx);
-    let mut exec = Exec {
-        shared,
-        session,
-        ctx,
-        flow: Flow::Continue,
-    };
-    let result = (spec.handler)(&mut exec, args);
-    let Exec { ctx, flow, .. } = exec;
-    let reply = match result {
-        Ok(reply) => match ctx.commit() {
-            Ok(effects) => {
-                shared.after_commit(effects);
-                reply
-            }
-            Err(e) => e.into(),
-        },
-        Err(e) => {
-            // A failed command commits nothing (expired keys it met are left to the expiry cycle).
-            ctx.abort();
-            e.into()
-        }
-    };
-    (reply, flow)
-}
-
-/// Runs a client's batch in order, appending each encoded reply to `out`, and says how the
-/// connection goes on.
-///
-/// Consecutive key commands (they name keys and lock at most those keys) run as one group:
-/// the group holds the union of their locks, runs each command in one storage context with a
-/// savepoint (a command that fails is rolled back alone), and commits once. Effects and replies
-/// keep request order; replies are only sent after the group is in the WAL, so every
-/// acknowledged write is durable as before, and a pipeline of N writes costs one RocksDB write
-/// instead of N. Everything else (session commands, keyless and database-wide commands) runs
-/// on its own and ends the group, so session changes apply exactly where they were sent.
-pub fn execute_batch(
-    shared: &Shared,
-    session: &mut Session,
-    cmds: &[Vec<Bytes>],
-    out: &mut bytes::BytesMut,
-) -> Flow {
-    let mut i = 0;
-    while i < cmds.len() {
-        // Inside MULTI, commands are checked and queued (EXEC, DISCARD, ... run below).
-        if session.multi.is_some() {
-            if let Some(reply) = transactions::queue(shared, session, &cmds[i]) {
-                reply.encode(session.resp, out);
-                i += 1;
-                continue;
-            }
-        }
-        let mut run = Vec::new();
-        while let Some(spec) = cmds
-            .get(i + run.len())
-            .and_then(|a| groupable(shared, session, a))
-        {
-            run.push(spec);
-        }
-        if run.len() >= 2 {
-            run_group(shared, session, &run, &cmds[i..i + run.len()], out);
-            i += run.len();
-            continue;
-        }
-        let (reply, flow) = dispatch(shared, session, &cmds[i]);
-        reply.encode(session.resp, out);
-        if flow != Flow::Continue {
-            return flow;
-        }
-        i += 1;
-    }
-    Flow::Continue
-}
-
-/// The spec of `args` if it may run in a group: a known command with the right arity that the
-/// session may run, which names keys and locks nothing but them (never inside MULTI, where
-/// commands are queued).
-fn groupable(shared: &Shared, session: &Session, args: &[Bytes]) -> Option<&'static CommandSpec> {
-    if session.multi.is_some() {
-        return None;
-    }
-    let spec = resolve(&shared.commands, args).ok()?;
-    let keyed = spec.keys.first > 0 && matches!(spec.locking, Locking::None | Locking::Keys);
-    let allowed =
-        spec.flags & flags::NO_AUTH != 0 || !shared.config.auth_required(session.authenticated);
-    (keyed && allowed).then_some(spec)
-}
-
-fn run_group(
-    shared: &Shared,
-    session: &mut Session,
-    specs: &[&'static CommandSpec],
-    cmds: &[Vec<Bytes>],
-    out: &mut bytes::BytesMut,
-) {
-    let db = session.db;
-    let mut plan = LockPlan::none();
-    plan.db_shared(db);
-    for (spec, args) in specs.iter().zip(cmds) {
-        for i in spec.keys.positions(args.len()) {
-            plan.key(&shared.locks, &args[i]);
-        }
-    }
-    let _guard = shared.locks.lock(&plan);
-    let now = crate::storage::version::now_millis();
-    let mut ctx = Ctx::new(&shared.store, now, true);
-    shared.set_tracking(&mut ctx);
-    let mut replies = Vec::with_capacity(specs.len());
-    for (spec, args) in specs.iter().zip(cmds) {
-        shared.stats.commands_processed();
-        let sp = ctx.savepoint();
-        let mut exec = Exec {
-            shared,
-            session: &mut *session,
-            ctx,
-            flow: Flow::Continue,
-        };
-        let result = (spec.handler)(&mut exec, args);
-        ctx = exec.ctx;
-        replies.push(match result {
-            Ok(reply) => reply,
-            Err(e) => {
-                ctx.rollback_to(sp);
-                e.into()
-            }
-        });
-    }
-    match ctx.commit() {
-        Ok(effects) => {
-            shared.after_commit(effects);
-            for r in replies {
-                r.encode(session.resp, out);
-            }
-        }
-        Err(e) => {
-            let text = e.to_string();
-            for r in replies {
-                let r = if r.is_error() {
-                    r
-                } else {
-                    Reply::error(text.clone())
-                };
-                r.encode(session.resp, out);
-            }
-        }
-    }
-}
-
-/// Applies committed effects outside a command (the active-expiry cycle).
-pub fn apply_background_effects(shared: &Shared, effects: Effects) {
-    shared.after_commit(effects);
 }
 
 /// A handler for container commands (never called: a subcommand always resolves first).

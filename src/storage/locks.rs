@@ -60,6 +60,9 @@ pub struct LockGuard<'a> {
     _shared: Vec<RwLockReadGuard<'a, ()>>,
     _exclusive: Vec<RwLockWriteGuard<'a, ()>>,
     _stripes: Vec<MutexGuard<'a, ()>>,
+    /// The dbs held (shared or exclusive) and the stripes held, for [`LockTable::try_extend`].
+    dbs_held: Vec<u16>,
+    stripes_held: Vec<usize>,
 }
 
 /// The lock table: one reader-writer lock per database and a fixed set of key stripes.
@@ -118,14 +121,56 @@ impl LockTable {
             } else {
                 guard._shared.push(lock.read());
             }
+            guard.dbs_held.push(db);
         }
         let mut stripes = plan.stripes.clone();
         stripes.sort_unstable();
         stripes.dedup();
-        for s in stripes {
+        for &s in &stripes {
             guard._stripes.push(self.stripes[s].lock());
         }
+        guard.stripes_held = stripes;
         guard
+    }
+
+    /// Adds a plan of shared dbs and stripes to locks already held, without waiting: what the
+    /// guard holds is skipped, the rest is tried. False if some lock is taken (or the plan
+    /// wants a db exclusive); what was acquired until then stays in the guard, and the caller
+    /// is expected to release it all soon. Never waiting while holding locks is what makes
+    /// adding locks out of order deadlock-free.
+    pub fn try_extend<'a>(&'a self, guard: &mut LockGuard<'a>, plan: &LockPlan) -> bool {
+        if !plan.exclusive_dbs.is_empty() {
+            return false;
+        }
+        for &db in &plan.shared_dbs {
+            if guard.dbs_held.contains(&db) {
+                continue;
+            }
+            let Some(lock) = self.dbs.get(db as usize) else {
+                continue;
+            };
+            // Never `read()` here: with a writer queued it waits, even for a reader.
+            match lock.try_read() {
+                Some(g) => {
+                    guard._shared.push(g);
+                    guard.dbs_held.push(db);
+                }
+                None => return false,
+            }
+        }
+        for &s in &plan.stripes {
+            let Err(at) = guard.stripes_held.binary_search(&s) else {
+                continue;
+            };
+            match self.stripes[s].try_lock() {
+                Some(g) => {
+                    guard._stripes.push(g);
+                    guard.stripes_held.insert(at, s);
+                }
+                None => return false,
+            }
+        }
+        true
     }
 }
 
@@ -140,6 +185,35 @@ mod tests {
         let mut p = LockPlan::none();
         p.db_shared(0).db_shared(0).key(&t, b"a").key(&t, b"a");
         let _g = t.lock(&p);
+    }
+
+    #[test]
+    fn try_extend_skips_held_and_fails_on_taken() {
+        let t = LockTable::new(16);
+        let mut a = LockPlan::none();
+        a.db_shared(0).key(&t, b"a");
+        let mut g = t.lock(&a);
+        // Held stripes and dbs are not locked again (that would deadlock on a Mutex).
+        let mut more = LockPlan::none();
+        more.db_shared(0).db_shared(1).key(&t, b"a").key(&t, b"b");
+        assert!(t.try_extend(&mut g, &more));
+        assert!(t.stripes[t.stripe_of(b"b")].try_lock().is_none());
+        // A stripe another guard holds is not waited for.
+        let mut c = LockPlan::none();
+        c.key(&t, b"c");
+        let other = t.lock(&c);
+        assert!(!t.try_extend(&mut g, &c));
+        drop(other);
+        assert!(t.try_extend(&mut g, &c));
+        // A db someone holds exclusive is not waited for either.
+        let mut x = LockPlan::none();
+        x.db_exclusive(5);
+        let excl = t.lock(&x);
+        let mut d5 = LockPlan::none();
+        d5.db_shared(5);
+        assert!(!t.try_extend(&mut g, &d5));
+        drop(excl);
+        assert!(!t.try_extend(&mut g, &x), "exclusive plans never extend");
     }
 
     #[test]

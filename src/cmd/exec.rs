@@ -1,0 +1,343 @@
+//! Running commands: the dispatcher (checks, locks, storage context, commit) for one command,
+//! a client's batch, and the batches of several clients queued together.
+
+use super::{flags, resolve, transactions, CommandSpec, Exec, Locking};
+use crate::reply::Reply;
+use crate::session::Session;
+use crate::shared::Shared;
+use crate::storage::context::{Ctx, Effects};
+use crate::storage::locks::{LockGuard, LockPlan};
+use bytes::Bytes;
+use talus_actors::{Flow, Work};
+
+/// Builds the lock plan of a command from its table row.
+pub fn lock_plan(shared: &Shared, spec: &CommandSpec, args: &[Bytes], db: u16) -> LockPlan {
+    let mut plan = LockPlan::none();
+    let with_keys = |plan: &mut LockPlan| {
+        plan.db_shared(db);
+        for i in spec.keys.positions(args.len()) {
+            plan.key(&shared.locks, &args[i]);
+        }
+    };
+    match spec.locking {
+        Locking::None => {}
+        Locking::Keys => with_keys(&mut plan),
+        Locking::KeysAndDb(other) => {
+            with_keys(&mut plan);
+            if let Some(o) = other(args) {
+                plan.db_shared(o);
+            }
+        }
+        Locking::Db => {
+            plan.db_exclusive(db);
+        }
+        Locking::AllDbs => {
+            for d in 0..shared.store.databases() {
+                plan.db_exclusive(d);
+            }
+        }
+    }
+    plan
+}
+
+/// Runs one command for `session` and returns its reply and how the connection goes on.
+pub fn dispatch(shared: &Shared, session: &mut Session, args: &[Bytes]) -> (Reply, Flow) {
+    shared.stats.commands_processed();
+    let spec = match resolve(&shared.commands, args) {
+        Ok(spec) => spec,
+        Err(e) => return (e.into(), Flow::Continue),
+    };
+    // Checked against the current requirepass: clearing it lets unauthenticated clients in.
+    if spec.flags & flags::NO_AUTH == 0 && shared.config.auth_required(session.authenticated) {
+        return (
+            Reply::error("NOAUTH Authentication required."),
+            Flow::Continue,
+        );
+    }
+    let plan = lock_plan(shared, spec, args, session.db);
+    let _guard = shared.locks.lock(&plan);
+    let now = crate::storage::version::now_millis();
+    let writer = !plan.is_empty();
+    let multi_key_read = !writer && spec.keys.positions(args.len()).nth(1).is_some();
+    let mut ctx = if multi_key_read {
+        Ctx::with_snapshot(&shared.store, now)
+    } else {
+        Ctx::new(&shared.store, now, writer)
+    };
+    shared.set_tracking(&mut ctx);
+    let mut exec = Exec {
+        shared,
+        session,
+        ctx,
+        flow: Flow::Continue,
+    };
+    let result = (spec.handler)(&mut exec, args);
+    let Exec { ctx, flow, .. } = exec;
+    let reply = match result {
+        Ok(reply) => match ctx.commit() {
+            Ok(effects) => {
+                shared.after_commit(effects);
+                reply
+            }
+            Err(e) => e.into(),
+        },
+        Err(e) => {
+            // A failed command commits nothing (expired keys it met are left to the expiry cycle).
+            ctx.abort();
+            e.into()
+        }
+    };
+    (reply, flow)
+}
+
+/// Runs a client's batch in order, appending each encoded reply to `out`, and says how the
+/// connection goes on.
+///
+/// Consecutive key commands (they name keys and lock at most those keys) run as one group
+/// ([`Group`]). Everything else (session commands, keyless and database-wide commands) runs
+/// on its own and ends the group, so session changes apply exactly where they were sent.
+pub fn execute_batch(
+    shared: &Shared,
+    session: &mut Session,
+    cmds: &[Vec<Bytes>],
+    out: &mut bytes::BytesMut,
+) -> Flow {
+    let mut i = 0;
+    while i < cmds.len() {
+        // Inside MULTI, commands are checked and queued (EXEC, DISCARD, ... run below).
+        if session.multi.is_some() {
+            if let Some(reply) = transactions::queue(shared, session, &cmds[i]) {
+                reply.encode(session.resp, out);
+                i += 1;
+                continue;
+            }
+        }
+        let mut run = Vec::new();
+        while let Some(spec) = cmds
+            .get(i + run.len())
+            .and_then(|a| groupable(shared, session, a))
+        {
+            run.push(spec);
+        }
+        if run.len() >= 2 {
+            let cmds = &cmds[i..i + run.len()];
+            let mut group = Group::start(shared, group_plan(shared, session.db, &run, cmds));
+            let replies = group.run(session, &run, cmds);
+            group.commit(&mut [(replies, session.resp, &mut *out)]);
+            i += run.len();
+            continue;
+        }
+        let (reply, flow) = dispatch(shared, session, &cmds[i]);
+        reply.encode(session.resp, out);
+        if flow != Flow::Continue {
+            return flow;
+        }
+        i += 1;
+    }
+    Flow::Continue
+}
+
+/// Runs the batches of several connections that were queued together
+/// ([`talus_actors::Service::execute_group`]).
+///
+/// Batches made only of key commands join one [`Group`] across connections, so the writes of
+/// 50 clients sending one SET each cost one RocksDB write instead of 50. A batch joins only if
+/// its locks can be added to the group's without waiting (`try_extend`): otherwise the group
+/// commits first and the batch starts the next one, so an executor never waits for a lock while
+/// it holds any (no deadlock with other executors). Any other batch (session or database-wide
+/// commands, MULTI) commits the open group first and then runs alone through
+/// [`execute_batch`]. Each connection's replies are encoded only after the commit that made
+/// its writes durable.
+pub fn execute_group(shared: &Shared, work: &mut [Work<Session>]) {
+    if let [w] = work {
+        w.flow = execute_batch(shared, &mut w.session, &w.cmds, &mut w.out);
+        return;
+    }
+    let mut open: Option<(Group, Vec<Member>)> = None;
+    for i in 0..work.len() {
+        let w = &mut work[i];
+        let specs: Option<Vec<_>> = w
+            .cmds
+            .iter()
+            .map(|a| groupable(shared, &w.session, a))
+            .collect();
+        match specs {
+            Some(specs) if !specs.is_empty() => {
+                let plan = group_plan(shared, w.session.db, &specs, &w.cmds);
+                let joined = match &mut open {
+                    Some((group, _)) => group.try_extend(&plan),
+                    None => false,
+                };
+                if !joined {
+                    if let Some((group, members)) = open.take() {
+                        commit_members(group, members, work);
+                    }
+                    open = Some((Group::start(shared, plan), Vec::new()));
+                }
+                let w = &mut work[i];
+                if let Some((group, members)) = &mut open {
+                    let replies = group.run(&mut w.session, &specs, &w.cmds);
+                    members.push((i, replies));
+                }
+            }
+            _ => {
+                if let Some((group, members)) = open.take() {
+                    commit_members(group, members, work);
+                }
+                let w = &mut work[i];
+                w.flow = execute_batch(shared, &mut w.session, &w.cmds, &mut w.out);
+            }
+        }
+    }
+    if let Some((group, members)) = open.take() {
+        commit_members(group, members, work);
+    }
+}
+
+/// A connection in a cross-connection group: its index in the work list and its replies.
+type Member = (usize, Vec<Reply>);
+
+/// Commits a cross-connection group and encodes each member's replies into its buffer.
+fn commit_members(group: Group<'_>, members: Vec<Member>, work: &mut [Work<Session>]) {
+    // Members are in ascending index order: split the work list to borrow each `out` once.
+    let mut outs = Vec::with_capacity(members.len());
+    let mut rest = work;
+    let mut base = 0;
+    for (i, replies) in members {
+        let (_, tail) = std::mem::take(&mut rest).split_at_mut(i - base);
+        let (w, after) = tail.split_at_mut(1);
+        let w = &mut w[0];
+        outs.push((replies, w.session.resp, &mut w.out));
+        rest = after;
+        base = i + 1;
+    }
+    group.commit(&mut outs);
+}
+
+/// The spec of `args` if it may run in a group: a known command with the right arity that the
+/// session may run, which names keys and locks nothing but them (never inside MULTI, where
+/// commands are queued).
+fn groupable(shared: &Shared, session: &Session, args: &[Bytes]) -> Option<&'static CommandSpec> {
+    if session.multi.is_some() {
+        return None;
+    }
+    let spec = resolve(&shared.commands, args).ok()?;
+    let keyed = spec.keys.first > 0 && matches!(spec.locking, Locking::None | Locking::Keys);
+    let allowed =
+        spec.flags & flags::NO_AUTH != 0 || !shared.config.auth_required(session.authenticated);
+    (keyed && allowed).then_some(spec)
+}
+
+/// The locks of a run of key commands in `db`: the db shared and every key's stripe.
+fn group_plan(
+    shared: &Shared,
+    db: u16,
+    specs: &[&'static CommandSpec],
+    cmds: &[Vec<Bytes>],
+) -> LockPlan {
+    let mut plan = LockPlan::none();
+    plan.db_shared(db);
+    for (spec, args) in specs.iter().zip(cmds) {
+        for i in spec.keys.positions(args.len()) {
+            plan.key(&shared.locks, &args[i]);
+        }
+    }
+    plan
+}
+
+/// Key commands that run in one storage context and commit once.
+///
+/// The group holds the union of their locks and runs each command with a savepoint (a command
+/// that fails is rolled back alone). Effects and replies keep request order; replies are only
+/// sent after the group is in the WAL, so every acknowledged write is durable as before, and N
+/// writes cost one RocksDB write instead of N.
+struct Group<'s> {
+    shared: &'s Shared,
+    // `None` only while a handler has it.
+    ctx: Option<Ctx<'s>>,
+    // Declared after `ctx`: the locks are released after the context is gone.
+    guard: LockGuard<'s>,
+}
+
+impl<'s> Group<'s> {
+    /// Takes `plan`'s locks (waiting for them) and opens the context.
+    fn start(shared: &'s Shared, plan: LockPlan) -> Group<'s> {
+        let guard = shared.locks.lock(&plan);
+        let mut ctx = Ctx::new(&shared.store, crate::storage::version::now_millis(), true);
+        shared.set_tracking(&mut ctx);
+        Group {
+            shared,
+            ctx: Some(ctx),
+            guard,
+        }
+    }
+
+    /// Adds `plan`'s locks if that needs no waiting; false (nothing changed that matters:
+    /// the group is about to commit) if some lock is taken.
+    fn try_extend(&mut self, plan: &LockPlan) -> bool {
+        self.shared.locks.try_extend(&mut self.guard, plan)
+    }
+
+    /// Runs `cmds` (their specs resolved) for `session`; their replies, not yet encoded.
+    fn run(
+        &mut self,
+        session: &mut Session,
+        specs: &[&'static CommandSpec],
+        cmds: &[Vec<Bytes>],
+    ) -> Vec<Reply> {
+        let shared = self.shared;
+        let mut replies = Vec::with_capacity(specs.len());
+        for (spec, args) in specs.iter().zip(cmds) {
+            shared.stats.commands_processed();
+            let Some(ctx) = self.ctx.take() else {
+                break;
+            };
+            let sp = ctx.savepoint();
+            let mut exec = Exec {
+                shared,
+                session: &mut *session,
+                ctx,
+                flow: Flow::Continue,
+            };
+            let result = (spec.handler)(&mut exec, args);
+            let mut ctx = exec.ctx;
+            replies.push(match result {
+                Ok(reply) => reply,
+                Err(e) => {
+                    ctx.rollback_to(sp);
+                    e.into()
+                }
+            });
+            self.ctx = Some(ctx);
+        }
+        replies
+    }
+
+    /// Commits, then encodes each member's replies (or, if the commit failed, its error in
+    /// place of every reply that was not already an error) into its buffer.
+    fn commit(self, members: &mut [(Vec<Reply>, u8, &mut bytes::BytesMut)]) {
+        let Group { shared, ctx, guard } = self;
+        let failed = match ctx.map(Ctx::commit) {
+            Some(Ok(effects)) => {
+                shared.after_commit(effects);
+                None
+            }
+            Some(Err(e)) => Some(e.to_string()),
+            None => Some("ERR internal error".to_string()),
+        };
+        drop(guard);
+        for (replies, resp, out) in members.iter_mut() {
+            for r in replies.drain(..) {
+                match &failed {
+                    Some(text) if !r.is_error() => Reply::error(text.clone()).encode(*resp, out),
+                    _ => r.encode(*resp, out),
+                }
+            }
+        }
+    }
+}
+
+/// Applies committed effects outside a command (the active-expiry cycle).
+pub fn apply_background_effects(shared: &Shared, effects: Effects) {
+    shared.after_commit(effects);
+}
