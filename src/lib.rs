@@ -16,6 +16,7 @@ pub mod session;
 pub mod shared;
 pub mod storage;
 pub mod util;
+pub mod waiters;
 pub mod watch;
 
 pub use config::Config;

@@ -61,6 +61,7 @@ impl Server {
             started: Instant::now(),
             run_id: run_id(),
             watches: Default::default(),
+            waiters: Default::default(),
         });
 
         let stop = Arc::new(AtomicBool::new(false));

@@ -33,18 +33,37 @@ impl Service for TalusService {
 
     fn open_session(&self, info: &ClientInfo) -> Session {
         let authenticated = self.shared.config.requirepass().is_none();
-        Session::new(info.id, info.peer, info.local, authenticated)
+        Session::new(
+            info.id,
+            info.peer,
+            info.local,
+            authenticated,
+            info.handle.clone(),
+        )
     }
 
-    fn execute(&self, session: &mut Session, cmds: Vec<Args>, out: &mut BytesMut) -> Flow {
-        cmd::execute_batch(&self.shared, session, &cmds, out)
+    fn execute(&self, session: &mut Session, cmds: &[Args], out: &mut BytesMut) -> Flow {
+        cmd::execute_batch(&self.shared, session, cmds, out)
     }
 
     fn execute_group(&self, group: &mut [Work<Session>]) {
         cmd::execute_group(&self.shared, group)
     }
 
+    fn cancel_block(&self, session: &mut Session) -> Option<BytesMut> {
+        // Under the registry lock: either the waiter is still there (timed out) or it was
+        // served and its reply is on its way.
+        let waiter = self.shared.waiters.remove(session.blocked.take()?)?;
+        let mut out = BytesMut::new();
+        waiter.timeout_reply.encode(waiter.resp, &mut out);
+        Some(out)
+    }
+
     fn close_session(&self, mut session: Session) {
+        // A blocked client that leaves leaves no waiter behind.
+        if let Some(id) = session.blocked.take() {
+            self.shared.waiters.remove(id);
+        }
         // A client that leaves inside MULTI leaves nothing: its queue goes with the session.
         self.shared.watches.unwatch(&mut session.watches);
     }

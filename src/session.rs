@@ -35,11 +35,21 @@ pub struct Session {
     pub watches: Option<crate::watch::Watches>,
     /// True while EXEC runs the queue (blocking commands must not block there).
     pub in_exec: bool,
+    /// The waiter registered by the last command that blocked (stale once it was served).
+    pub blocked: Option<crate::waiters::WaiterId>,
+    /// Answers this client later (a blocked command's reply).
+    pub client: talus_actors::ClientHandle,
 }
 
 impl Session {
     /// A new session for an accepted connection.
-    pub fn new(id: u64, peer: SocketAddr, local: SocketAddr, authenticated: bool) -> Session {
+    pub fn new(
+        id: u64,
+        peer: SocketAddr,
+        local: SocketAddr,
+        authenticated: bool,
+        client: talus_actors::ClientHandle,
+    ) -> Session {
         Session {
             id,
             db: 0,
@@ -54,6 +64,8 @@ impl Session {
             multi: None,
             watches: None,
             in_exec: false,
+            blocked: None,
+            client,
         }
     }
 }

@@ -113,6 +113,8 @@ pub struct Shared {
     pub run_id: String,
     /// WATCHed keys.
     pub watches: crate::watch::WatchRegistry,
+    /// Clients blocked on keys (BLPOP, ...).
+    pub waiters: crate::waiters::Waiters,
 }
 
 impl Shared {
@@ -128,8 +130,10 @@ impl Shared {
 
     /// Takes note of what a committed command (or the expiry cycle) did. Commands call it
     /// before releasing their locks (EXEC's WATCH check relies on it).
-    pub fn after_commit(&self, effects: Effects) {
+    pub fn after_commit(&self, mut effects: Effects) {
         self.watches.touched(&effects);
+        // Keys made ready for blocked clients are served once the locks are released.
+        crate::cmd::blocking::note_ready(self, std::mem::take(&mut effects.ready));
         if effects.expired > 0 {
             self.stats
                 .expired_keys

@@ -279,6 +279,11 @@ fn expiry() {
 }
 
 #[test]
+fn blocking() {
+    check("blocking.txt", include_str!("differential/blocking.txt"));
+}
+
+#[test]
 fn errors() {
     check("errors.txt", include_str!("differential/errors.txt"));
 }

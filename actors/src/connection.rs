@@ -23,7 +23,13 @@
 //!   read still needs, so a client announcing a huge bulk does not get it preallocated; the
 //!   reply buffer is reused across batches unless a batch made it larger than 64 KiB.
 
-use std::{cell::Cell, rc::Rc, sync::atomic::Ordering, sync::Arc, time::Instant};
+use std::{
+    cell::Cell,
+    rc::Rc,
+    sync::atomic::Ordering,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use actix::prelude::*;
 use bytes::BytesMut;
@@ -37,7 +43,7 @@ use crate::{
     executor::{CmdBatch, ExecPool, Reply},
     parser::{Parser, ProtocolError},
     server::ServerShared,
-    service::{Flow, Service},
+    service::{Args, Flow, Service},
     worker::{ConnClosed, Worker},
 };
 
@@ -79,6 +85,20 @@ struct SessionSlot<T>(Option<T>);
 
 impl<T> Unpin for SessionSlot<T> {}
 
+/// The reply of a connection's blocked request, delivered by whoever served it (through a
+/// [`ClientHandle`](crate::ClientHandle)).
+pub struct Unblock(pub BytesMut);
+
+impl Message for Unblock {
+    type Result = ();
+}
+
+/// A connection whose request blocked ([`Flow::Block`]).
+struct Blocked {
+    /// The timeout timer, if the request has a timeout.
+    timer: Option<SpawnHandle>,
+}
+
 /// One client connection.
 pub struct Connection<S: Service> {
     id: u64,
@@ -93,6 +113,13 @@ pub struct Connection<S: Service> {
     rbuf: BytesMut,
     out: BytesMut,
     parser: Parser,
+    /// A read is in flight.
+    reading: bool,
+    /// Set while a request is blocked.
+    blocked: Option<Blocked>,
+    /// The requests after a blocked one, and the protocol error that ended their batch.
+    pending: Vec<Args>,
+    pending_err: Option<ProtocolError>,
 }
 
 impl<S: Service> Connection<S> {
@@ -121,11 +148,18 @@ impl<S: Service> Connection<S> {
             rbuf: BytesMut::with_capacity(READ_CHUNK),
             out: BytesMut::new(),
             parser: Parser::new(),
+            reading: false,
+            blocked: None,
+            pending: Vec::new(),
+            pending_err: None,
         }
     }
 
-    /// Start one read; its completion parses and dispatches.
+    /// Start one read (unless one is in flight); its completion parses and dispatches.
     fn read(&mut self, ctx: &mut Context<Self>) {
+        if self.reading {
+            return;
+        }
         let Some(mut reader) = self.reader.take() else {
             ctx.stop();
             return;
@@ -134,7 +168,14 @@ impl<S: Service> Connection<S> {
             ctx.stop();
             return;
         }
-        let mut buf = std::mem::take(&mut self.rbuf);
+        // While blocked, read into a side buffer appended on completion: what is already
+        // buffered must stay here, to be parsed as soon as the blocked request is answered.
+        let side = self.blocked.is_some();
+        let mut buf = if side {
+            BytesMut::with_capacity(READ_CHUNK)
+        } else {
+            std::mem::take(&mut self.rbuf)
+        };
         if buf.is_empty() && buf.capacity() > KEEP_BUFFER {
             buf = BytesMut::with_capacity(READ_CHUNK);
         }
@@ -151,23 +192,45 @@ impl<S: Service> Connection<S> {
             };
             (reader, buf, res)
         };
-        ctx.spawn(fut.into_actor(self).map(|(reader, buf, res), act, ctx| {
-            act.reader = Some(reader);
-            act.rbuf = buf;
-            match res {
-                None | Some(Ok(0)) => ctx.stop(),
-                Some(Err(e)) => {
-                    log::debug!("client {}: read error: {e}", act.id);
-                    ctx.stop();
-                }
-                Some(Ok(_)) => act.on_data(ctx),
-            }
-        }));
+        self.reading = true;
+        ctx.spawn(
+            fut.into_actor(self)
+                .map(move |(reader, buf, res), act, ctx| {
+                    act.reading = false;
+                    act.reader = Some(reader);
+                    if side {
+                        act.rbuf.extend_from_slice(&buf);
+                    } else {
+                        act.rbuf = buf;
+                    }
+                    match res {
+                        None | Some(Ok(0)) => ctx.stop(),
+                        Some(Err(e)) => {
+                            log::debug!("client {}: read error: {e}", act.id);
+                            ctx.stop();
+                        }
+                        Some(Ok(_)) => act.on_data(ctx),
+                    }
+                }),
+        );
     }
 
     /// New bytes arrived: parse and dispatch, or read more.
     fn on_data(&mut self, ctx: &mut Context<Self>) {
         self.shared.last_active.set(Instant::now());
+        if self.blocked.is_some() {
+            // Nothing runs while blocked (as in Redis); keep reading to see the client leave.
+            if self.rbuf.len() as u64 > self.server.limits.client_query_buffer_limit() {
+                log::warn!(
+                    "Closing blocked client {} that reached max query buffer length",
+                    self.id
+                );
+                ctx.stop();
+            } else {
+                self.read(ctx);
+            }
+            return;
+        }
         let mut cmds = Vec::new();
         let max_bulk = self.server.limits.proto_max_bulk_len();
         let unauthenticated = self
@@ -220,24 +283,31 @@ impl<S: Service> Connection<S> {
         let id = self.id;
         shared.busy.set(true);
         let fut = async move {
-            let (session, mut out, flow) = match pending {
-                Ok((session, out)) => (session, out, Flow::Continue),
+            let (session, mut out, flow, rest) = match pending {
+                Ok((session, out)) => (session, out, Flow::Continue, Vec::new()),
                 Err(exec) => match exec.await {
-                    Ok(Reply { session, out, flow }) => (Some(session), out, flow),
+                    Ok(Reply {
+                        session,
+                        out,
+                        flow,
+                        rest,
+                    }) => (Some(session), out, flow, rest),
                     Err(e) => {
                         log::warn!("client {id}: {e}; session lost");
-                        (None, BytesMut::new(), Flow::Close)
+                        (None, BytesMut::new(), Flow::Close, Vec::new())
                     }
                 },
             };
             shared.busy.set(false);
             shared.last_active.set(Instant::now());
-            let flow = match err {
+            // A protocol error is answered after every request before it ran: now, or after
+            // the blocked request and the rest.
+            let (flow, err) = match err {
                 Some(e) if flow == Flow::Continue => {
                     out.extend_from_slice(&e.reply());
-                    Flow::Close
+                    (Flow::Close, None)
                 }
-                _ => flow,
+                err => (flow, err),
             };
             let written = match writer.as_mut() {
                 Some(w) if !out.is_empty() => tokio::select! {
@@ -254,10 +324,10 @@ impl<S: Service> Connection<S> {
                 Some(_) => true,
                 None => false,
             };
-            (session, out, flow, writer, written)
+            (session, out, flow, rest, err, writer, written)
         };
         ctx.wait(fut.into_actor(self).map(
-            |(session, mut out, flow, writer, written), act, ctx| {
+            |(session, mut out, flow, rest, err, writer, written), act, ctx| {
                 act.session.0 = session;
                 act.writer = writer;
                 act.shared.last_active.set(Instant::now());
@@ -266,17 +336,15 @@ impl<S: Service> Connection<S> {
                     out = BytesMut::new();
                 }
                 act.out = out;
+                let alive = written && act.session.0.is_some();
                 match flow {
-                    // Requests may already be buffered (an unauthenticated client's are parsed
-                    // one at a time): parse them before waiting for the socket.
-                    Flow::Continue if written && act.session.0.is_some() => {
-                        if act.rbuf.is_empty() {
-                            act.read(ctx)
-                        } else {
-                            act.on_data(ctx)
-                        }
+                    Flow::Continue if alive => act.next(ctx),
+                    Flow::Block { timeout_ms, .. } if alive => {
+                        act.pending = rest;
+                        act.pending_err = err;
+                        act.block(timeout_ms, ctx);
                     }
-                    Flow::Continue | Flow::Close => ctx.stop(),
+                    Flow::Continue | Flow::Close | Flow::Block { .. } => ctx.stop(),
                     Flow::Shutdown => {
                         log::info!("client {} asked the server to shut down", act.id);
                         act.server.stop_requested.cancel();
@@ -285,6 +353,107 @@ impl<S: Service> Connection<S> {
                 }
             },
         ));
+    }
+}
+
+impl<S: Service> Connection<S> {
+    /// Go on after a batch or an answered block: the requests left after a blocked one first,
+    /// then what is buffered (an unauthenticated client's requests are parsed one at a time),
+    /// then the socket.
+    fn next(&mut self, ctx: &mut Context<Self>) {
+        if !self.pending.is_empty() || self.pending_err.is_some() {
+            let cmds = std::mem::take(&mut self.pending);
+            let err = self.pending_err.take();
+            self.dispatch(cmds, err, ctx);
+        } else if !self.rbuf.is_empty() {
+            self.on_data(ctx);
+        } else {
+            self.read(ctx);
+        }
+    }
+
+    /// A request blocked: wait for its answer (or its timeout), reading the socket meanwhile.
+    fn block(&mut self, timeout_ms: u64, ctx: &mut Context<Self>) {
+        self.shared.exempt_idle.set(true);
+        let timer = (timeout_ms > 0).then(|| {
+            ctx.run_later(Duration::from_millis(timeout_ms), |act, ctx| {
+                act.block_timed_out(ctx)
+            })
+        });
+        self.blocked = Some(Blocked { timer });
+        self.read(ctx);
+    }
+
+    /// The blocked request's timeout passed: the service withdraws it and gives its timeout
+    /// reply, unless it was served meanwhile (then its answer is on the way).
+    fn block_timed_out(&mut self, ctx: &mut Context<Self>) {
+        if let Some(b) = self.blocked.as_mut() {
+            b.timer = None;
+        } else {
+            return;
+        }
+        let Some(session) = self.session.0.as_mut() else {
+            return;
+        };
+        let service = &self.service;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            service.cancel_block(session)
+        })) {
+            Ok(Some(reply)) => self.unblocked(reply, ctx),
+            Ok(None) => {}
+            Err(_) => {
+                log::error!("cancel_block panicked for client {}", self.id);
+                ctx.stop();
+            }
+        }
+    }
+
+    /// The blocked request was answered: write its reply, then go on.
+    fn unblocked(&mut self, reply: BytesMut, ctx: &mut Context<Self>) {
+        let Some(blocked) = self.blocked.take() else {
+            return;
+        };
+        if let Some(timer) = blocked.timer {
+            ctx.cancel_future(timer);
+        }
+        self.shared.exempt_idle.set(false);
+        self.shared.last_active.set(Instant::now());
+        let mut writer = self.writer.take();
+        let kill = self.shared.kill.clone();
+        let id = self.id;
+        let fut = async move {
+            let written = match writer.as_mut() {
+                Some(w) => tokio::select! {
+                    biased;
+                    _ = kill.cancelled() => false,
+                    r = w.write_all(&reply) => match r {
+                        Ok(()) => true,
+                        Err(e) => {
+                            log::debug!("client {id}: write error: {e}");
+                            false
+                        }
+                    },
+                },
+                None => false,
+            };
+            (writer, written)
+        };
+        ctx.wait(fut.into_actor(self).map(|(writer, written), act, ctx| {
+            act.writer = writer;
+            if written {
+                act.next(ctx);
+            } else {
+                ctx.stop();
+            }
+        }));
+    }
+}
+
+impl<S: Service> Handler<Unblock> for Connection<S> {
+    type Result = ();
+
+    fn handle(&mut self, msg: Unblock, ctx: &mut Self::Context) {
+        self.unblocked(msg.0, ctx);
     }
 }
 

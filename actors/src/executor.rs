@@ -73,6 +73,8 @@ pub struct Reply<T: Send + 'static> {
     pub out: BytesMut,
     /// What the connection does next.
     pub flow: Flow,
+    /// The requests after a blocked one ([`Flow::Block`]), to run once it is answered.
+    pub rest: Vec<Args>,
 }
 
 impl<T: Send + 'static> Message for CmdBatch<T> {
@@ -137,12 +139,12 @@ impl<S: Service> Executor<S> {
     pub fn run(&mut self, batch: CmdBatch<S::Session>) -> Reply<S::Session> {
         let CmdBatch {
             mut session,
-            cmds,
+            mut cmds,
             mut out,
         } = batch;
         let service = &self.service;
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            service.execute(&mut session, cmds, &mut out)
+            service.execute(&mut session, &cmds, &mut out)
         }));
         let flow = match result {
             Ok(flow) => flow,
@@ -152,7 +154,13 @@ impl<S: Service> Executor<S> {
                 Flow::Close
             }
         };
-        Reply { session, out, flow }
+        let rest = rest_after(&flow, &mut cmds);
+        Reply {
+            session,
+            out,
+            flow,
+            rest,
+        }
     }
 }
 
@@ -200,15 +208,25 @@ impl<S: Service> Executor<S> {
                 continue;
             }
             self.run_group(&mut work);
-            for (w, reply_to) in work.drain(..).zip(answer.drain(..)) {
+            for (mut w, reply_to) in work.drain(..).zip(answer.drain(..)) {
+                let rest = rest_after(&w.flow, &mut w.cmds);
                 let _ = reply_to.send(Reply {
                     session: w.session,
                     out: w.out,
                     flow: w.flow,
+                    rest,
                 });
             }
         }
         self.latch.arrive();
+    }
+}
+
+/// The requests a blocked batch did not run (empty unless `flow` is [`Flow::Block`]).
+fn rest_after(flow: &Flow, cmds: &mut Vec<Args>) -> Vec<Args> {
+    match *flow {
+        Flow::Block { done, .. } if done < cmds.len() => cmds.split_off(done),
+        _ => Vec::new(),
     }
 }
 

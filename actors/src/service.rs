@@ -10,7 +10,10 @@
 
 use std::net::SocketAddr;
 
+use actix::Recipient;
 use bytes::{Bytes, BytesMut};
+
+use crate::connection::Unblock;
 
 /// One parsed request: the command name and its arguments, as sent.
 pub type Args = Vec<Bytes>;
@@ -26,6 +29,44 @@ pub enum Flow {
     /// Write what is in `out`, close this connection and stop the whole server gracefully
     /// (SHUTDOWN).
     Shutdown,
+    /// The request at index `done - 1` blocked (BLPOP on empty lists): write what is in `out`
+    /// (the replies of the requests before it), then wait without executing anything until the
+    /// service answers the blocked request through the session's [`ClientHandle`], or until
+    /// `timeout_ms` (0 = forever) passes and [`Service::cancel_block`] answers it. The socket
+    /// is still read meanwhile (to see the client leave); the requests after the blocked one
+    /// run once it is answered.
+    Block {
+        /// How long to wait, in milliseconds; 0 waits forever.
+        timeout_ms: u64,
+        /// How many requests of the batch ran, the blocked one included.
+        done: usize,
+    },
+}
+
+/// A way to answer a connection later: the reply of a request that blocked
+/// ([`Flow::Block`]). Cloneable and `Send`, so whoever serves the blocked request (any
+/// executor thread) can deliver it.
+#[derive(Clone)]
+pub struct ClientHandle {
+    recipient: Recipient<Unblock>,
+}
+
+impl ClientHandle {
+    pub(crate) fn new(recipient: Recipient<Unblock>) -> Self {
+        ClientHandle { recipient }
+    }
+
+    /// Delivers the encoded reply of the blocked request; the connection writes it and goes
+    /// on with its requests. False if the connection is gone.
+    pub fn unblock(&self, reply: BytesMut) -> bool {
+        self.recipient.try_send(Unblock(reply)).is_ok()
+    }
+}
+
+impl std::fmt::Debug for ClientHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientHandle")
+    }
 }
 
 /// One connection's batch inside a group handed to [`Service::execute_group`]: the session,
@@ -53,6 +94,8 @@ pub struct ClientInfo {
     pub local: SocketAddr,
     /// Index of the worker (io thread) serving the connection.
     pub worker: usize,
+    /// Answers the connection later (blocking requests).
+    pub handle: ClientHandle,
 }
 
 /// The command executor the actor pipeline drives. Implemented by the talus crate (RocksDB)
@@ -66,8 +109,9 @@ pub trait Service: Send + Sync + 'static {
     fn open_session(&self, info: &ClientInfo) -> Self::Session;
 
     /// Execute `cmds` in order on an executor thread, appending every reply, encoded, to `out`.
-    /// May stop early (QUIT / SHUTDOWN) and say so through the returned Flow.
-    fn execute(&self, session: &mut Self::Session, cmds: Vec<Args>, out: &mut BytesMut) -> Flow;
+    /// May stop early (QUIT / SHUTDOWN / a request that blocks) and say so through the
+    /// returned Flow.
+    fn execute(&self, session: &mut Self::Session, cmds: &[Args], out: &mut BytesMut) -> Flow;
 
     /// Execute the batches of several connections that were queued at the same time, each
     /// exactly as [`Service::execute`] would, filling in every `out` and `flow`. A service may
@@ -76,11 +120,21 @@ pub trait Service: Send + Sync + 'static {
     /// (replies are sent only after this returns). Default: one by one.
     fn execute_group(&self, group: &mut [Work<Self::Session>]) {
         for w in group {
-            w.flow = self.execute(&mut w.session, std::mem::take(&mut w.cmds), &mut w.out);
+            w.flow = self.execute(&mut w.session, &w.cmds, &mut w.out);
         }
     }
 
-    /// The connection is gone (after its last batch finished). Runs on the worker thread.
+    /// A blocked request's timeout passed (on the connection's worker thread): if the request
+    /// is still waiting, withdraw it and return its timeout reply, encoded; if it was served
+    /// meanwhile, return `None` (its reply is on its way through the [`ClientHandle`]). The
+    /// service settles the race, so a served client never also gets the timeout reply.
+    /// Default (a service that never blocks): an empty reply.
+    fn cancel_block(&self, _session: &mut Self::Session) -> Option<BytesMut> {
+        Some(BytesMut::new())
+    }
+
+    /// The connection is gone (after its last batch finished, or while a request of it was
+    /// blocked: withdraw it). Runs on the worker thread.
     fn close_session(&self, session: Self::Session);
 
     /// True while `session` must still authenticate: the connection then applies Redis's

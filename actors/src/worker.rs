@@ -31,7 +31,7 @@ use crate::{
     connection::{ConnShared, Connection},
     executor::ExecPool,
     server::ServerShared,
-    service::{ClientInfo, Service},
+    service::{ClientHandle, ClientInfo, Service},
 };
 
 /// A freshly accepted client, handed from the Listener to a Worker.
@@ -153,11 +153,14 @@ impl<S: Service> Handler<NewConn> for Worker<S> {
                 return;
             }
         };
+        // The connection's context first: its address goes into the session (ClientHandle).
+        let conn_ctx = Context::<Connection<S>>::new();
         let info = ClientInfo {
             id: msg.id,
             peer: msg.peer,
             local: msg.local,
             worker: self.index,
+            handle: ClientHandle::new(conn_ctx.address().recipient()),
         };
         let service = &self.service;
         let session = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -184,7 +187,7 @@ impl<S: Service> Handler<NewConn> for Worker<S> {
             reader,
             writer,
         );
-        Connection::create(move |_| conn);
+        conn_ctx.run(conn);
     }
 }
 

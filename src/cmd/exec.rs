@@ -1,7 +1,7 @@
 //! Running commands: the dispatcher (checks, locks, storage context, commit) for one command,
 //! a client's batch, and the batches of several clients queued together.
 
-use super::{flags, resolve, transactions, CommandSpec, Exec, Locking};
+use super::{blocking, flags, resolve, transactions, CommandSpec, Exec, Locking};
 use crate::reply::Reply;
 use crate::session::Session;
 use crate::shared::Shared;
@@ -55,7 +55,7 @@ pub fn dispatch(shared: &Shared, session: &mut Session, args: &[Bytes]) -> (Repl
         );
     }
     let plan = lock_plan(shared, spec, args, session.db);
-    let _guard = shared.locks.lock(&plan);
+    let guard = shared.locks.lock(&plan);
     let now = crate::storage::version::now_millis();
     let writer = !plan.is_empty();
     let multi_key_read = !writer && spec.keys.positions(args.len()).nth(1).is_some();
@@ -72,14 +72,26 @@ pub fn dispatch(shared: &Shared, session: &mut Session, args: &[Bytes]) -> (Repl
         flow: Flow::Continue,
     };
     let result = (spec.handler)(&mut exec, args);
-    let Exec { ctx, flow, .. } = exec;
+    let Exec {
+        ctx,
+        mut flow,
+        session,
+        ..
+    } = exec;
     let reply = match result {
         Ok(reply) => match ctx.commit() {
             Ok(effects) => {
                 shared.after_commit(effects);
                 reply
             }
-            Err(e) => e.into(),
+            Err(e) => {
+                if let (Flow::Block { .. }, Some(id)) = (flow, session.blocked.take()) {
+                    // Nothing was committed: the client does not wait after its error.
+                    shared.waiters.remove(id);
+                    flow = Flow::Continue;
+                }
+                e.into()
+            }
         },
         Err(e) => {
             // A failed command commits nothing (expired keys it met are left to the expiry cycle).
@@ -87,6 +99,9 @@ pub fn dispatch(shared: &Shared, session: &mut Session, args: &[Bytes]) -> (Repl
             e.into()
         }
     };
+    drop(guard);
+    // Clients blocked on keys this command filled are served before anything else runs.
+    blocking::serve_pending(shared);
     (reply, flow)
 }
 
@@ -123,16 +138,24 @@ pub fn execute_batch(
             let cmds = &cmds[i..i + run.len()];
             let mut group = Group::start(shared, group_plan(shared, session.db, &run, cmds));
             let replies = group.run(session, &run, cmds);
+            i += replies.len();
             group.commit(&mut [(replies, session.resp, &mut *out)]);
-            i += run.len();
+            blocking::serve_pending(shared);
             continue;
         }
         let (reply, flow) = dispatch(shared, session, &cmds[i]);
         reply.encode(session.resp, out);
-        if flow != Flow::Continue {
-            return flow;
-        }
         i += 1;
+        match flow {
+            Flow::Continue => {}
+            Flow::Block { timeout_ms, .. } => {
+                return Flow::Block {
+                    timeout_ms,
+                    done: i,
+                }
+            }
+            flow => return flow,
+        }
     }
     Flow::Continue
 }
@@ -175,14 +198,29 @@ pub fn execute_group(shared: &Shared, work: &mut [Work<Session>]) {
                     open = Some((Group::start(shared, plan), Vec::new()));
                 }
                 let w = &mut work[i];
-                if let Some((group, members)) = &mut open {
-                    let replies = group.run(&mut w.session, &specs, &w.cmds);
-                    members.push((i, replies));
+                let Some((group, members)) = &mut open else {
+                    continue;
+                };
+                let replies = group.run(&mut w.session, &specs, &w.cmds);
+                let ran = replies.len();
+                members.push((i, replies));
+                if ran < w.cmds.len() || blocking::has_pending() {
+                    // A command filled a key clients wait on: serve them before anything else
+                    // runs, then the rest of this batch.
+                    if let Some((group, members)) = open.take() {
+                        commit_members(group, members, work);
+                    }
+                    blocking::serve_pending(shared);
+                    let w = &mut work[i];
+                    if ran < w.cmds.len() {
+                        w.flow = execute_batch(shared, &mut w.session, &w.cmds[ran..], &mut w.out);
+                    }
                 }
             }
             _ => {
                 if let Some((group, members)) = open.take() {
                     commit_members(group, members, work);
+                    blocking::serve_pending(shared);
                 }
                 let w = &mut work[i];
                 w.flow = execute_batch(shared, &mut w.session, &w.cmds, &mut w.out);
@@ -191,6 +229,7 @@ pub fn execute_group(shared: &Shared, work: &mut [Work<Session>]) {
     }
     if let Some((group, members)) = open.take() {
         commit_members(group, members, work);
+        blocking::serve_pending(shared);
     }
 }
 
@@ -215,14 +254,16 @@ fn commit_members(group: Group<'_>, members: Vec<Member>, work: &mut [Work<Sessi
 }
 
 /// The spec of `args` if it may run in a group: a known command with the right arity that the
-/// session may run, which names keys and locks nothing but them (never inside MULTI, where
-/// commands are queued).
+/// session may run, which names keys and locks nothing but them and never blocks (never
+/// inside MULTI, where commands are queued).
 fn groupable(shared: &Shared, session: &Session, args: &[Bytes]) -> Option<&'static CommandSpec> {
     if session.multi.is_some() {
         return None;
     }
     let spec = resolve(&shared.commands, args).ok()?;
-    let keyed = spec.keys.first > 0 && matches!(spec.locking, Locking::None | Locking::Keys);
+    let keyed = spec.keys.first > 0
+        && matches!(spec.locking, Locking::None | Locking::Keys)
+        && spec.flags & flags::BLOCKING == 0;
     let allowed =
         spec.flags & flags::NO_AUTH != 0 || !shared.config.auth_required(session.authenticated);
     (keyed && allowed).then_some(spec)
@@ -278,7 +319,10 @@ impl<'s> Group<'s> {
         self.shared.locks.try_extend(&mut self.guard, plan)
     }
 
-    /// Runs `cmds` (their specs resolved) for `session`; their replies, not yet encoded.
+    /// Runs `cmds` (their specs resolved) for `session`; their replies, not yet encoded. Stops
+    /// after a command that filled a key some client is blocked on (fewer replies than
+    /// commands then), so the caller commits and serves that client before the next command,
+    /// as Redis does.
     fn run(
         &mut self,
         session: &mut Session,
@@ -293,6 +337,7 @@ impl<'s> Group<'s> {
                 break;
             };
             let sp = ctx.savepoint();
+            let ready_before = ctx.ready().len();
             let mut exec = Exec {
                 shared,
                 session: &mut *session,
@@ -308,7 +353,13 @@ impl<'s> Group<'s> {
                     e.into()
                 }
             });
+            let fills_waited = ctx.ready()[ready_before.min(ctx.ready().len())..]
+                .iter()
+                .any(|(db, key)| shared.waiters.is_waited(*db, key));
             self.ctx = Some(ctx);
+            if fills_waited {
+                break;
+            }
         }
         replies
     }

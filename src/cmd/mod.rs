@@ -8,15 +8,18 @@
 
 pub mod args;
 pub mod bits;
+pub mod blocking;
 pub mod connection;
 pub mod exec;
 pub mod hashes;
 pub mod introspect;
 pub mod keys;
+pub mod lists;
 pub mod server;
 pub mod sets;
 pub mod strings;
 pub mod transactions;
+pub mod zsets;
 
 use crate::error::{Error, Result};
 use crate::reply::Reply;
@@ -286,6 +289,9 @@ impl CommandTable {
             transactions::COMMANDS,
             hashes::COMMANDS,
             sets::COMMANDS,
+            lists::COMMANDS,
+            zsets::COMMANDS,
+            blocking::COMMANDS,
             introspect::COMMANDS,
         ] {
             for spec in family {

@@ -769,7 +769,10 @@ fn section(ex: &Exec<'_, '_>, name: &str) -> Result<Fields> {
             );
             put("cluster_connections", "0".into());
             put("maxclients", config.limits().maxclients().to_string());
-            put("blocked_clients", "0".into());
+            put(
+                "blocked_clients",
+                shared.waiters.blocked_clients().to_string(),
+            );
             put("tracking_clients", "0".into());
         }
         "memory" => {

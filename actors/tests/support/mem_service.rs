@@ -145,10 +145,10 @@ impl Service for MemService {
         }
     }
 
-    fn execute(&self, session: &mut Session, cmds: Vec<Args>, out: &mut BytesMut) -> Flow {
+    fn execute(&self, session: &mut Session, cmds: &[Args], out: &mut BytesMut) -> Flow {
         self.executing.fetch_add(1, Ordering::SeqCst);
         let mut flow = Flow::Continue;
-        for args in &cmds {
+        for args in cmds {
             flow = self.run(session, args, out);
             if flow != Flow::Continue {
                 break;
