@@ -12,10 +12,12 @@ pub mod connection;
 pub mod hashes;
 pub mod introspect;
 pub mod keys;
+pub mod lists;
 pub mod server;
 pub mod sets;
 pub mod strings;
 pub mod transactions;
+pub mod zsets;
 
 use crate::error::{Error, Result};
 use crate::reply::Reply;
@@ -284,6 +286,8 @@ impl CommandTable {
             transactions::COMMANDS,
             hashes::COMMANDS,
             sets::COMMANDS,
+            zsets::COMMANDS,
+            lists::COMMANDS,
             introspect::COMMANDS,
         ] {
             for spec in family {

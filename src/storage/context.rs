@@ -160,6 +160,21 @@ impl<'a> Ctx<'a> {
         ctx
     }
 
+    /// Makes a lock-free reader read one state from here on: a reader without a snapshot takes
+    /// one now (writers hold their keys' locks and contexts with a snapshot have one already;
+    /// both are left alone). For reads of several entries of one key that must agree with
+    /// each other (a list's meta and the elements at its positions).
+    pub fn pin_snapshot(&mut self) {
+        if self.writer || self.snapshot.is_some() {
+            return;
+        }
+        let snapshot = self.store.db().snapshot();
+        let mut ro = ReadOptions::default();
+        ro.set_snapshot(&snapshot);
+        self.ro = ro;
+        self.snapshot = Some(snapshot);
+    }
+
     /// Chooses what the context records: touched keys are only needed while some client
     /// WATCHes, events only while keyspace notifications are on. Off, they cost nothing.
     /// (Both are on by default; the expired-key count is always kept.)
@@ -502,6 +517,100 @@ impl<'a> Ctx<'a> {
             }
         }
         it.status()?;
+        Ok(())
+    }
+
+    /// Visits the element entries with `lower <= key < upper`, ascending or (`reverse`)
+    /// descending, merging pending writes over the DB (a pending entry shadows the stored one),
+    /// until `visit` returns false. Both bounds become the iterator's bounds, so a scan never
+    /// steps over entries (or tombstones) outside them. `fill_cache` as in
+    /// [`Ctx::scan_elems_with`].
+    pub fn scan_elems_between(
+        &self,
+        cf: ElemCf,
+        lower: &[u8],
+        upper: &[u8],
+        reverse: bool,
+        fill_cache: bool,
+        mut visit: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        if lower >= upper {
+            return Ok(());
+        }
+        let mut ro = ReadOptions::default();
+        ro.fill_cache(fill_cache);
+        ro.set_iterate_lower_bound(lower.to_vec());
+        ro.set_iterate_upper_bound(upper.to_vec());
+        if let Some(s) = &self.snapshot {
+            ro.set_snapshot(s);
+        }
+        let mut it = self
+            .store
+            .db()
+            .raw_iterator_cf_opt(self.store.cf(cf.name()), ro);
+        // After FLUSHDB in this context, only pending entries exist in that db.
+        let stored = !self.in_flushed_db(lower);
+        if stored {
+            if reverse {
+                it.seek_to_last();
+            } else {
+                it.seek_to_first();
+            }
+        }
+        let range = self.elems[cf as usize].range(lower.to_vec()..upper.to_vec());
+        let mut pending: Box<dyn Iterator<Item = (&Vec<u8>, &Option<Bytes>)>> = if reverse {
+            Box::new(range.rev())
+        } else {
+            Box::new(range)
+        };
+        let mut next_pending = pending.next();
+        loop {
+            let db_key = if stored && it.valid() { it.key() } else { None };
+            let take_pending = match (db_key, next_pending) {
+                (None, None) => break,
+                (Some(_), None) => false,
+                (None, Some(_)) => true,
+                (Some(d), Some((p, _))) => {
+                    if reverse {
+                        p.as_slice() >= d
+                    } else {
+                        p.as_slice() <= d
+                    }
+                }
+            };
+            if take_pending {
+                let Some((k, v)) = next_pending else { break };
+                if db_key == Some(k.as_slice()) {
+                    // The pending write shadows the stored entry.
+                    if reverse {
+                        it.prev();
+                    } else {
+                        it.next();
+                    }
+                }
+                next_pending = pending.next();
+                if let Some(v) = v {
+                    if !visit(k, v) {
+                        return Ok(());
+                    }
+                }
+            } else {
+                let (Some(k), Some(v)) = (it.key(), it.value()) else {
+                    break;
+                };
+                if !visit(k, v) {
+                    return Ok(());
+                }
+                if reverse {
+                    it.prev();
+                } else {
+                    it.next();
+                }
+            }
+        }
+        if stored {
+            it.status()?;
+        }
         Ok(())
     }
 
