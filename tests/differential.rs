@@ -320,3 +320,13 @@ fn harness_self_test() {
     assert!(!same(Norm::Shape, b"$1\r\na\r\n", b"$-1\r\n"));
     assert!(!same(Norm::Exact, b"+OK\r\n", b"+Ok\r\n"));
 }
+
+#[test]
+fn lists() {
+    check("lists.txt", include_str!("differential/lists.txt"));
+}
+
+#[test]
+fn zsets() {
+    check("zsets.txt", include_str!("differential/zsets.txt"));
+}

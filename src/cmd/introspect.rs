@@ -126,13 +126,18 @@ fn encoding(ex: &mut Exec<'_, '_>, key: &[u8], meta: &Meta) -> Result<&'static s
             };
             let mut small = meta.count <= entries;
             if small {
-                visit_elems(&ex.ctx, db, key, meta, |sub, v| {
+                let check = |sub: &[u8], v: &[u8]| {
                     // A zset's data value is its score, not a member.
                     let long = sub.len() as u64 > value
                         || (meta.kind == Kind::Hash && v.len() as u64 > value);
                     small = !long;
                     small
-                })?;
+                };
+                if meta.kind == Kind::ZSet {
+                    super::zsets::visit_members(&ex.ctx, db, key, meta, check)?;
+                } else {
+                    visit_elems(&ex.ctx, db, key, meta, check)?;
+                }
             }
             match (small, meta.kind) {
                 (true, _) => "listpack",
@@ -257,11 +262,17 @@ fn memory_usage(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         // Each element's stored key repeats the prefix, the key and the version.
         let per_elem_key = (4 + 4 + key.len() + 8) as u64;
         let (mut seen, mut bytes) = (0u64, 0u64);
-        visit_elems(&ex.ctx, db, key, &meta, |sub, v| {
+        let sample = |sub: &[u8], v: &[u8]| {
             seen += 1;
             bytes += per_elem_key + sub.len() as u64 + v.len() as u64;
             seen < samples
-        })?;
+        };
+        // A zset's meta payload is not a data position: its members are visited from the start.
+        if meta.kind == Kind::ZSet {
+            super::zsets::visit_members(&ex.ctx, db, key, &meta, sample)?;
+        } else {
+            visit_elems(&ex.ctx, db, key, &meta, sample)?;
+        }
         if seen > 0 {
             total += (bytes as f64 / seen as f64 * meta.count as f64) as u64;
         }
