@@ -375,11 +375,10 @@ impl<S: Service> Connection<S> {
     /// A request blocked: wait for its answer (or its timeout), reading the socket meanwhile.
     fn block(&mut self, timeout_ms: u64, ctx: &mut Context<Self>) {
         self.shared.exempt_idle.set(true);
-        let timer = (timeout_ms > 0).then(|| {
-            ctx.run_later(Duration::from_millis(timeout_ms), |act, ctx| {
-                act.block_timed_out(ctx)
-            })
-        });
+        // Clamped to about 35 years: a timer that far out never fires anyway.
+        let wait = Duration::from_millis(timeout_ms.min(1 << 40));
+        let timer =
+            (timeout_ms > 0).then(|| ctx.run_later(wait, |act, ctx| act.block_timed_out(ctx)));
         self.blocked = Some(Blocked { timer });
         self.read(ctx);
     }

@@ -397,6 +397,10 @@ impl<'a> Ctx<'a> {
 
     /// Records that `key` became non-empty (blocked clients waiting on it can be served).
     pub fn mark_ready(&mut self, db: u16, key: &[u8]) {
+        // Consecutive writes of one key (a push writes its meta) need one mark.
+        if matches!(self.effects.ready.last(), Some((d, k)) if *d == db && k[..] == *key) {
+            return;
+        }
         self.effects.ready.push((db, Bytes::copy_from_slice(key)));
     }
 
