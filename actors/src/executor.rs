@@ -4,23 +4,30 @@
 //! Connections never address executors directly; they go through [`ExecPool`], a small
 //! cloneable handle whose transport can change without touching the rest of the pipeline:
 //!
-//! - [`ExecTransport::Forwarded`] (the default): a forwarding actor on a dedicated thread
-//!   (`talus-exec-dispatch`) pushes each batch into a crossbeam queue; each executor thread
-//!   takes the next batch plus every batch already queued behind it (up to [`MAX_GROUP`]) and
-//!   runs them together through [`Service::execute_group`], which lets the service commit the
-//!   writes of many connections as one. Under load (`redis-benchmark -c 50`, SET) groups
-//!   averaged 17 connections' batches, without pipelining and with `-P 16`.
-//! - [`ExecTransport::Direct`]: the same grouping executors, the connections pushing into the
-//!   queue themselves (one hop less; the io thread then pays for waking a parked executor).
+//! - [`ExecTransport::Direct`] (the default): connections push each batch into a crossbeam
+//!   queue; each executor thread takes the next batch plus every batch already queued behind
+//!   it (up to [`MAX_GROUP`]) and runs them together through [`Service::execute_group`], which
+//!   lets the service commit the writes of many connections as one. Under load
+//!   (`redis-benchmark -c 50`, SET) groups averaged 17 connections' batches, with and without
+//!   `-P 16`.
+//! - [`ExecTransport::Forwarded`]: the same grouping executors, the push into their queue done
+//!   by a forwarding actor on a dedicated thread (`talus-exec-dispatch`), as the SyncArbiter
+//!   transports do, so waking a parked executor is not the io thread's work.
 //! - [`ExecTransport::SyncArbiterDedicated`]: actix's `SyncArbiter::start(n, ..)` called inside
 //!   a private actix System on a dedicated thread. actix always spawns the `SyncArbiter`
 //!   forwarding actor on `System::current().arbiter()` (whatever arbiter `start` is called
 //!   from), and that actor hands every message to the unbounded queue the n executor threads
 //!   read. Starting it inside a private System is the only way to choose where that hop runs;
 //!   here it never touches the host's System arbiter, which matters when Talus is embedded.
-//!   The forwarded transport keeps that property.
 //! - [`ExecTransport::SyncArbiter`]: the same, with the forwarder on the (host's) System
 //!   arbiter, i.e. what a plain `SyncArbiter::start` does.
+//!
+//! Measured with grouping (Talus, `redis-benchmark -c 50 -n 200000 -r 100000 -d 64`, 1 worker
+//! + 1 executor, 2 CPUs, quiet, 3 interleaved rounds, ratios to redis-server in the same
+//! round): without pipelining Direct and Forwarded were alike (SET 0.62-0.71 vs 0.62-0.67, GET
+//! 0.69-0.76 vs 0.71-0.78); with `-P 16` Direct was ahead on every round (SET 0.43-0.46 vs
+//! 0.38-0.41, GET 0.65-0.73 vs 0.48-0.62), where the forwarding thread became one more
+//! thread competing for two cores. Hence Direct.
 //!
 //! The SyncArbiter transports run one batch at a time. Measured before grouping existed
 //! (`redis-benchmark -c 50 -t ping_mbulk,set,get`, 1 worker + 1 executor, 2 CPUs, median of 7
@@ -32,8 +39,8 @@
 //! executor off that thread. FIFO per connection holds with every transport because a
 //! connection has at most one batch in flight.
 //!
-//! A panic inside the service is caught: the clients of the batch (or group) get `-ERR internal error` and its
-//! connections are closed; the executor thread lives on.
+//! A panic inside the service is caught: the clients of the batch (or group) get `-ERR
+//! internal error` and their connections are closed; the executor thread lives on.
 //!
 //! Shutdown: the executor threads end when every `ExecPool` clone is gone (the queue
 //! disconnects); each executor's end is counted, and [`ExecPool::finished`] resolves when all
@@ -98,12 +105,13 @@ impl std::error::Error for ExecGone {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ExecTransport {
     /// One shared crossbeam queue the connections push to and the executor threads read (no
-    /// extra hop); each executor runs every batch queued at once as one group.
+    /// extra hop); each executor runs every batch queued at once as one group. The default
+    /// (measured best; see the module docs).
+    #[default]
     Direct,
     /// The grouping executors of [`ExecTransport::Direct`], with the push into their queue
     /// done by a forwarding actor on a dedicated thread (as the SyncArbiter transports do), so
-    /// waking a parked executor is not the io threads' work. The default (see the module docs).
-    #[default]
+    /// waking a parked executor is not the io threads' work.
     Forwarded,
     /// actix's `SyncArbiter`, its forwarding actor on the System arbiter (where actix puts it).
     SyncArbiter,

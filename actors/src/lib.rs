@@ -13,11 +13,10 @@
 //! or command names. A connection's session travels with its batch to the executor and back,
 //! so session changes (SELECT, AUTH, MULTI, ...) apply in request order inside a pipeline.
 //!
-//! Executor transport (see [`executor`]): a forwarding actor in a private System on its own
-//! thread (not the host's System arbiter) queues batches for the executor threads, and each
-//! executor runs every batch queued at once as a group ([`Service::execute_group`]), so the
-//! service can commit many connections' writes together ([`ExecTransport::Forwarded`]). The
-//! SyncArbiter transports stay available through [`start_with`] for comparison.
+//! Executor transport (see [`executor`]): connections push batches into one queue; each
+//! executor thread runs every batch queued at once as a group ([`Service::execute_group`]), so
+//! the service can commit many connections' writes together ([`ExecTransport::Direct`]). The
+//! forwarded and SyncArbiter transports stay available through [`start_with`] for comparison.
 //!
 //! Starting and stopping: call [`start`] on an actix arbiter (inside the System); await
 //! [`ServerHandle::stop`] for a graceful stop, or [`ServerHandle::stopped`] to learn that a

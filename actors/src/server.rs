@@ -138,7 +138,7 @@ fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
 
 /// Start Listener, Workers (one Arbiter each), and the Executor pool inside the *current*
 /// actix System, with the default executor transport
-/// ([`ExecTransport::Forwarded`]). Binds
+/// ([`ExecTransport::Direct`]). Binds
 /// synchronously so a bind error is returned here. Installs no signal handlers, never stops
 /// the System. Must be called on an actix arbiter (e.g. inside `System::new().block_on(..)`,
 /// `#[actix_rt::main]`, or an actor); otherwise an error is returned.
