@@ -310,6 +310,27 @@ fn spawn_grouping<S: Service>(
     Ok(())
 }
 
+/// Runs `start` inside a private actix System on a new thread (`talus-exec-dispatch`) and
+/// returns what it returns (an actor's address); the thread keeps that System, and so the
+/// forwarding actor `start` spawned, running until `done` fires (every executor ended).
+fn on_dispatch_thread<A: Send + 'static>(
+    done: CancellationToken,
+    start: impl FnOnce() -> A + Send + 'static,
+) -> std::io::Result<A> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("talus-exec-dispatch".into())
+        .spawn(move || {
+            let system = actix_rt::System::new();
+            system.block_on(async move {
+                let _ = tx.send(start());
+                done.cancelled().await;
+            });
+        })?;
+    rx.recv()
+        .map_err(|_| std::io::Error::other("executor dispatch thread failed"))
+}
+
 /// Names the executor threads of the SyncArbiter transports (`top -H` shows them).
 fn exec_thread() -> std::thread::Builder {
     std::thread::Builder::new().name("talus-exec".into())
@@ -371,22 +392,9 @@ impl<S: Service> ExecPool<S> {
             ExecTransport::Forwarded => {
                 let (queue, rx) = crossbeam_channel::unbounded::<Job<S::Session>>();
                 spawn_grouping(threads, &service, &latch, rx)?;
-                let (tx, addr_rx) = std::sync::mpsc::channel();
-                let done = finished.clone();
-                std::thread::Builder::new()
-                    .name("talus-exec-dispatch".into())
-                    .spawn(move || {
-                        let system = actix_rt::System::new();
-                        system.block_on(async move {
-                            let forwarder = Forwarder { queue: Some(queue) }.start();
-                            let _ = tx.send(forwarder);
-                            // The forwarder runs on this thread until the executors end.
-                            done.cancelled().await;
-                        });
-                    })?;
-                let addr = addr_rx
-                    .recv()
-                    .map_err(|_| std::io::Error::other("executor dispatch thread failed"))?;
+                let addr = on_dispatch_thread(finished.clone(), move || {
+                    Forwarder { queue: Some(queue) }.start()
+                })?;
                 Transport::Forwarded(addr)
             }
             ExecTransport::SyncArbiter => {
@@ -403,29 +411,12 @@ impl<S: Service> ExecPool<S> {
                 Transport::Actix(addr)
             }
             ExecTransport::SyncArbiterDedicated => {
-                let (tx, rx) = std::sync::mpsc::channel();
-                let done = finished.clone();
-                std::thread::Builder::new()
-                    .name("talus-exec-dispatch".into())
-                    .spawn(move || {
-                        let system = actix_rt::System::new();
-                        system.block_on(async move {
-                            let addr = SyncArbiter::start_with_thread_builder(
-                                threads,
-                                exec_thread,
-                                move || Executor {
-                                    service: service.clone(),
-                                    latch: latch.clone(),
-                                },
-                            );
-                            let _ = tx.send(addr);
-                            // The forwarder runs on this thread until the executors end.
-                            done.cancelled().await;
-                        });
-                    })?;
-                let addr = rx
-                    .recv()
-                    .map_err(|_| std::io::Error::other("executor dispatch thread failed"))?;
+                let addr = on_dispatch_thread(finished.clone(), move || {
+                    SyncArbiter::start_with_thread_builder(threads, exec_thread, move || Executor {
+                        service: service.clone(),
+                        latch: latch.clone(),
+                    })
+                })?;
                 Transport::Actix(addr)
             }
         };

@@ -9,8 +9,9 @@ use support::*;
 use talus_actors::{ExecTransport, Limits};
 use tokio::io::AsyncWriteExt;
 
-const TRANSPORTS: [ExecTransport; 3] = [
+const TRANSPORTS: [ExecTransport; 4] = [
     ExecTransport::Direct,
+    ExecTransport::Forwarded,
     ExecTransport::SyncArbiter,
     ExecTransport::SyncArbiterDedicated,
 ];
