@@ -22,9 +22,9 @@
 //! - [`ExecTransport::SyncArbiter`]: the same, with the forwarder on the (host's) System
 //!   arbiter, i.e. what a plain `SyncArbiter::start` does.
 //!
-//! Measured with grouping (Talus, `redis-benchmark -c 50 -n 200000 -r 100000 -d 64`, 1 worker
-//! + 1 executor, 2 CPUs, quiet, 3 interleaved rounds, ratios to redis-server in the same
-//! round): without pipelining Direct and Forwarded were alike (SET 0.62-0.71 vs 0.62-0.67, GET
+//! Measured with grouping (Talus, `redis-benchmark -c 50 -n 200000 -r 100000 -d 64`, one
+//! worker and one executor, 2 CPUs, quiet, 3 interleaved rounds, ratios to redis-server in the
+//! same round): without pipelining Direct and Forwarded were alike (SET 0.62-0.71 vs 0.62-0.67, GET
 //! 0.69-0.76 vs 0.71-0.78); with `-P 16` Direct was ahead on every round (SET 0.43-0.46 vs
 //! 0.38-0.41, GET 0.65-0.73 vs 0.48-0.62), where the forwarding thread became one more
 //! thread competing for two cores. Hence Direct.
