@@ -21,73 +21,29 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
+bench_defaults
 TESTS="${TESTS:-set,get,incr,mset}"
-CLIENTS="${CLIENTS:-50}"
-REQUESTS="${REQUESTS:-200000}"
-KEYSPACE="${KEYSPACE:-100000}"
 DATASIZE="${DATASIZE:-64}"
 PIPELINES="${PIPELINES:-1 16}"
-TALUS_ARGS="${TALUS_ARGS:-}"
 REDIS_ARGS="${REDIS_ARGS:-}"
 
-for tool in redis-server redis-benchmark redis-cli; do
-    command -v "$tool" >/dev/null 2>&1 || {
-        echo "$tool not found: apt-get install redis-server redis-tools" >&2
-        exit 1
-    }
-done
+require_tools redis-server redis-benchmark redis-cli
+build_talus
 
-# --- build ---------------------------------------------------------------------------------
-if [ "${NO_BUILD:-0}" != 1 ]; then
-    echo "building talus (release)..." >&2
-    (cd "$ROOT" && cargo build --release --bin talus >&2)
-fi
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-TALUS_BIN="$TARGET_DIR/release/talus"
-[ -x "$TALUS_BIN" ] || { echo "no binary at $TALUS_BIN" >&2; exit 1; }
-
-# --- processes, cleaned up on any exit -----------------------------------------------------
-WORK="$(mktemp -d -t talus-bench.XXXXXX)"
-TALUS_PID=""
-REDIS_PID=""
-cleanup() {
-    stop_pids "$TALUS_PID" "$REDIS_PID"
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-
-
-REDIS_PORT="$(free_port)"
+start_work bench
 # shellcheck disable=SC2086
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-    --dir "$WORK" $REDIS_ARGS >"$WORK/redis.log" 2>&1 &
-REDIS_PID=$!
-wait_ready "$REDIS_PORT" "$REDIS_PID" redis
-
-TALUS_PORT="$(free_port)"
-while [ "$TALUS_PORT" = "$REDIS_PORT" ]; do TALUS_PORT="$(free_port)"; done
+start_redis $REDIS_ARGS
 # shellcheck disable=SC2086
-RUST_LOG="${RUST_LOG:-warn}" "$TALUS_BIN" --port "$TALUS_PORT" --bind 127.0.0.1 \
-    --dir "$WORK/talus-data" $TALUS_ARGS >"$WORK/talus.log" 2>&1 &
-TALUS_PID=$!
-wait_ready "$TALUS_PORT" "$TALUS_PID" talus
+start_talus $TALUS_ARGS
 
-# --- run -----------------------------------------------------------------------------------
-# Prints "TEST<TAB>rps" lines. -q prints progress lines ending in \r and one final line per
-# test: "SET: 123456.78 requests per second, p50=0.199 msec".
+# "TEST<TAB>rps" lines of one redis-benchmark run.
 bench() { # port pipeline
     redis-benchmark -h 127.0.0.1 -p "$1" -t "$TESTS" -c "$CLIENTS" -n "$REQUESTS" \
-        -r "$KEYSPACE" -d "$DATASIZE" -P "$2" -q 2>/dev/null |
-        tr '\r' '\n' | grep 'requests per second' |
-        sed -E 's/^(.*): ([0-9.]+) requests per second.*/\1\t\2/'
+        -r "$KEYSPACE" -d "$DATASIZE" -P "$2" -q 2>/dev/null | rps_lines
 }
 
-model="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-echo "machine: $(nproc) cores, ${model:-unknown CPU}, $(uname -sr)"
-echo "redis:   $(redis-server --version | sed 's/ sha=.*//') (--save '' --appendonly no $REDIS_ARGS)"
 talus_version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -n1)"
-echo "talus:   talus $talus_version (git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '-')) ${TALUS_ARGS:-(default threads)}"
+print_header " $REDIS_ARGS" "talus $talus_version (git $(git_rev))"
 echo "command: redis-benchmark -t $TESTS -c $CLIENTS -n $REQUESTS -r $KEYSPACE -d $DATASIZE -q [-P N]"
 echo
 
@@ -96,16 +52,12 @@ printf '%-18s %4s %14s %14s %7s\n' ------------------ ---- -------------- ------
 for p in $PIPELINES; do
     redis_out="$(bench "$REDIS_PORT" "$p")"
     talus_out="$(bench "$TALUS_PORT" "$p")"
-    if ! kill -0 "$TALUS_PID" 2>/dev/null; then
-        echo "talus exited during the benchmark:" >&2
-        tail -n 50 "$WORK/talus.log" >&2
-        exit 1
-    fi
+    check_talus "during the benchmark"
     while IFS=$'\t' read -r name rrps; do
         [ -n "$name" ] || continue
         trps="$(printf '%s\n' "$talus_out" | awk -F'\t' -v n="$name" '$1 == n { print $2 }')"
         if [ -n "$trps" ]; then
-            ratio="$(awk -v a="$trps" -v b="$rrps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')"
+            ratio="$(ratio "$trps" "$rrps")"
         else
             trps="-"
             ratio="-"

@@ -1,9 +1,82 @@
-# Helpers shared by the bench scripts (sourced, not run). They use $WORK, the script's
-# temporary directory, for the servers' logs.
+# Helpers shared by the bench scripts (sourced, not run; the script sets ROOT, the repository,
+# first). Servers keep their data and logs in $WORK, the script's temporary directory
+# (start_work).
 
 # A free port, chosen by the OS (bind to port 0), outside any port a connection holds.
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# bench_defaults: the load knobs the scripts share, from the environment or their defaults.
+bench_defaults() {
+    CLIENTS="${CLIENTS:-50}"
+    REQUESTS="${REQUESTS:-200000}"
+    KEYSPACE="${KEYSPACE:-100000}"
+    TALUS_ARGS="${TALUS_ARGS:-}"
+}
+
+# require_tools TOOL...: fails naming the first one that is not installed.
+require_tools() {
+    local tool
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null 2>&1 || {
+            echo "$tool not found: apt-get install redis-server redis-tools python3" >&2
+            exit 1
+        }
+    done
+}
+
+# build_talus [WHAT [CARGO_ARGS...]]: unless NO_BUILD=1, builds talus in release mode (and what
+# CARGO_ARGS add, WHAT naming it all in the message), then finds the binary (find_talus).
+build_talus() {
+    if [ "${NO_BUILD:-0}" != 1 ]; then
+        echo "building ${1:-talus} (release)..." >&2
+        (cd "$ROOT" && cargo build --release --bin talus "${@:2}" >&2)
+    fi
+    find_talus
+}
+
+# find_talus: sets TARGET_DIR and TALUS_BIN, the existing release binary (fails without one).
+find_talus() {
+    TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+    TALUS_BIN="$TARGET_DIR/release/talus"
+    [ -x "$TALUS_BIN" ] || { echo "no binary at $TALUS_BIN (set CARGO_TARGET_DIR?)" >&2; exit 1; }
+}
+
+# start_work NAME: makes $WORK (talus-NAME.XXXXXX in the temporary directory); on any exit the
+# processes started in it ($WATCH_PID, $TALUS_PID, $REDIS_PID) are stopped and it is removed.
+start_work() {
+    WORK="$(mktemp -d -t "talus-$1.XXXXXX")"
+    WATCH_PID=""
+    TALUS_PID=""
+    REDIS_PID=""
+    trap stop_work EXIT INT TERM
+}
+
+stop_work() {
+    stop_pids "$WATCH_PID" "$TALUS_PID" "$REDIS_PID"
+    rm -rf "$WORK"
+}
+
+# start_redis [ARGS...]: redis-server without persistence on a free port, with ARGS; sets
+# REDIS_PORT and REDIS_PID once it answers.
+start_redis() {
+    REDIS_PORT="$(free_port)"
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+        --dir "$WORK" "$@" >"$WORK/redis.log" 2>&1 &
+    REDIS_PID=$!
+    wait_ready "$REDIS_PORT" "$REDIS_PID" redis
+}
+
+# start_talus [ARGS...]: $TALUS_BIN (RUST_LOG warn unless set) on a free port other than
+# redis-server's, with ARGS; sets TALUS_PORT and TALUS_PID once it answers.
+start_talus() {
+    TALUS_PORT="$(free_port)"
+    while [ "$TALUS_PORT" = "${REDIS_PORT:-}" ]; do TALUS_PORT="$(free_port)"; done
+    RUST_LOG="${RUST_LOG:-warn}" "$TALUS_BIN" --port "$TALUS_PORT" --bind 127.0.0.1 \
+        --dir "$WORK/talus-data" "$@" >"$WORK/talus.log" 2>&1 &
+    TALUS_PID=$!
+    wait_ready "$TALUS_PORT" "$TALUS_PID" talus
 }
 
 # wait_ready PORT PID NAME: polls PING until the server on PORT answers; fails (showing
@@ -20,6 +93,15 @@ wait_ready() {
     exit 1
 }
 
+# check_talus [WHEN]: fails, showing the end of its log, if talus has exited ("talus exited
+# WHEN:").
+check_talus() {
+    kill -0 "$TALUS_PID" 2>/dev/null && return 0
+    echo "talus exited${1:+ $1}:" >&2
+    tail -n 50 "$WORK/talus.log" >&2
+    exit 1
+}
+
 # stop_pids PID...: asks each process to stop (SIGTERM), gives it 5 s, then kills it.
 stop_pids() {
     local pid
@@ -30,4 +112,54 @@ stop_pids() {
             kill -9 "$pid" 2>/dev/null || true
         fi
     done
+}
+
+# print_header REDIS_FLAGS TALUS_NAME: the machine, redis-server and talus lines that head a
+# report (REDIS_FLAGS follows "--appendonly no", TALUS_ARGS follows TALUS_NAME).
+print_header() {
+    local model
+    model="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+    echo "machine: $(nproc) cores, ${model:-unknown CPU}, $(uname -sr)"
+    echo "redis:   $(redis-server --version | sed 's/ sha=.*//') (--save '' --appendonly no$1)"
+    echo "talus:   $2 ${TALUS_ARGS:-(default threads)}"
+}
+
+# git_rev: the short commit of the checkout, or "-".
+git_rev() {
+    git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '-'
+}
+
+# ratio A B: A / B with two decimals, "-" when B is not positive.
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'
+}
+
+# rps_lines: redis-benchmark -q output in, "TEST<TAB>requests per second" out, a line a test
+# (-q prints progress lines ending in \r, then "SET: 123456.78 requests per second, ...").
+rps_lines() {
+    tr '\r' '\n' | grep 'requests per second' |
+        sed -E 's/^(.*): ([0-9.]+) requests per second.*/\1\t\2/'
+}
+
+# last_rps: redis-benchmark -q output in, the requests per second of its last test out.
+last_rps() {
+    rps_lines | tail -n1 | cut -f2
+}
+
+# compare_part TESTS: part 1 of the family benchmarks, unless SKIP_THROUGHPUT=1: bench/compare.sh
+# for the redis-benchmark tests TESTS (comma-separated), without pipelining unless PIPELINES
+# says otherwise.
+compare_part() {
+    if [ "${SKIP_THROUGHPUT:-0}" = 1 ]; then
+        return 0
+    fi
+    echo "== redis-benchmark: ${1//,/, } =="
+    TESTS="$1" CLIENTS="$CLIENTS" REQUESTS="$REQUESTS" KEYSPACE="$KEYSPACE" \
+        PIPELINES="${PIPELINES:-1}" "$ROOT/bench/compare.sh"
+    echo
+}
+
+# bench_py ARGS...: python3 with bench/resp.py importable (and no bytecode left in bench/).
+bench_py() {
+    PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$ROOT/bench${PYTHONPATH:+:$PYTHONPATH}" python3 "$@"
 }

@@ -17,104 +17,31 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
+bench_defaults
 QUEUE_LEN="${QUEUE_LEN:-1000000}"
 
-if [ "${SKIP_THROUGHPUT:-0}" != 1 ]; then
-    echo "== redis-benchmark: lpush, rpush, lpop, rpop, lrange_100 =="
-    TESTS=lpush,rpush,lpop,rpop,lrange_100 CLIENTS="${CLIENTS:-50}" \
-        REQUESTS="${REQUESTS:-200000}" PIPELINES="${PIPELINES:-1}" "$ROOT/bench/compare.sh"
-    echo
-fi
+compare_part lpush,rpush,lpop,rpop,lrange_100
 
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-TALUS_BIN="$TARGET_DIR/release/talus"
-[ -x "$TALUS_BIN" ] || { echo "no binary at $TALUS_BIN (set CARGO_TARGET_DIR?)" >&2; exit 1; }
-WORK="$(mktemp -d -t talus-lists.XXXXXX)"
-TALUS_PID=""
-cleanup() {
-    stop_pids "$TALUS_PID"
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
+find_talus
+start_work lists
+start_talus
 
-PORT="$(free_port)"
-RUST_LOG=warn "$TALUS_BIN" --port "$PORT" --bind 127.0.0.1 --dir "$WORK/data" >"$WORK/talus.log" 2>&1 &
-TALUS_PID=$!
-wait_ready "$PORT" "$TALUS_PID" talus
-
-python3 - "$PORT" "$QUEUE_LEN" <<'EOF'
-import socket, sys, time
+bench_py - "$TALUS_PORT" "$QUEUE_LEN" <<'EOF'
+import sys, time
+from resp import Conn, enc
 
 port, n = int(sys.argv[1]), int(sys.argv[2])
-s = socket.create_connection(("127.0.0.1", port))
-buf = bytearray()
-pos = 0
-
-def enc(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-def fill_buf():
-    global buf, pos
-    chunk = s.recv(1 << 20)
-    if not chunk:
-        raise SystemExit("connection closed")
-    if pos > (1 << 20):
-        del buf[:pos]
-        pos = 0
-    buf += chunk
-
-def read_line():
-    global pos
-    while True:
-        i = buf.find(b"\r\n", pos)
-        if i >= 0:
-            line = bytes(buf[pos:i])
-            pos = i + 2
-            return line
-        fill_buf()
-
-def read_exact(k):
-    global pos
-    while len(buf) - pos < k:
-        fill_buf()
-    out = bytes(buf[pos:pos + k])
-    pos += k
-    return out
-
-def read_reply():
-    line = read_line()
-    t = line[:1]
-    if t == b"-":
-        raise SystemExit("error reply: %r" % line)
-    if t in (b"+", b":"):
-        return line
-    if t == b"$":
-        k = int(line[1:])
-        return None if k < 0 else read_exact(k + 2)[:-2]
-    if t == b"*":
-        return [read_reply() for _ in range(int(line[1:]))]
-    raise SystemExit("bad reply %r" % line)
+c = Conn(port)
 
 def fill(key, count):
-    batch, pending = 1000, 0
-    for start in range(0, count, batch):
-        s.sendall(enc(b"RPUSH", key, *[b"item:%d" % i for i in range(start, min(count, start + batch))]))
-        pending += 1
-        if pending == 32:
-            for _ in range(pending):
-                read_reply()
-            pending = 0
-    for _ in range(pending):
-        read_reply()
+    c.pipelined(
+        [b"RPUSH", key] + [b"item:%d" % i for i in range(start, min(count, start + 1000))]
+        for start in range(0, count, 1000)
+    )
 
 print("== a %d-element queue drained with LPOP (pipelined batches of 1000) ==" % n)
 fill(b"queue", n)
-s.sendall(enc("LLEN", "queue"))
-print("LLEN:", read_reply().decode())
+print("LLEN:", c.call("LLEN", "queue").decode())
 tenth = max(1, n // 10)
 rates = []
 popped = 0
@@ -124,9 +51,9 @@ while popped < n:
     t0 = time.perf_counter()
     while popped < goal:
         k = min(1000, goal - popped)
-        s.sendall(enc("LPOP", "queue") * k)
+        c.send(enc("LPOP", "queue") * k)
         for _ in range(k):
-            v = read_reply()
+            v = c.reply()
             if v != b"item:%d" % expect:
                 raise SystemExit("LPOP gave %r, expected item:%d" % (v, expect))
             expect += 1
@@ -135,14 +62,12 @@ while popped < n:
     rates.append(tenth / dt if dt > 0 else float("inf"))
 print("pops/s per tenth: " + " ".join("%.0f" % r for r in rates))
 print("last / first tenth: %.2f (target > 0.7)" % (rates[-1] / rates[0]))
-s.sendall(enc("EXISTS", "queue"))
-print("EXISTS after the drain:", read_reply().decode())
+print("EXISTS after the drain:", c.call("EXISTS", "queue").decode())
 
 print()
 print("== DEL of a %d-element list ==" % n)
 fill(b"biglist", n)
 t0 = time.perf_counter()
-s.sendall(enc("DEL", "biglist"))
-r = read_reply()
+r = c.call("DEL", "biglist")
 print("DEL -> %s in %.3f ms (target < 1 ms)" % (r.decode(), (time.perf_counter() - t0) * 1000))
 EOF

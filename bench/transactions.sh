@@ -23,59 +23,22 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
-CLIENTS="${CLIENTS:-50}"
+bench_defaults
 SECONDS_RUN="${SECONDS_RUN:-10}"
-KEYSPACE="${KEYSPACE:-100000}"
 INCRS="${INCRS:-10}"
-REQUESTS="${REQUESTS:-200000}"
 ROUNDS="${ROUNDS:-3}"
-TALUS_ARGS="${TALUS_ARGS:-}"
 
-for tool in redis-server redis-benchmark redis-cli python3; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "$tool not found" >&2; exit 1; }
-done
-
-if [ "${NO_BUILD:-0}" != 1 ]; then
-    echo "building talus and txn_load (release)..." >&2
-    (cd "$ROOT" && cargo build --release --bin talus --example txn_load >&2)
-fi
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-TALUS_BIN="$TARGET_DIR/release/talus"
+require_tools redis-server redis-benchmark redis-cli python3
+build_talus "talus and txn_load" --example txn_load
 LOAD_BIN="$TARGET_DIR/release/examples/txn_load"
-for b in "$TALUS_BIN" "$LOAD_BIN"; do
-    [ -x "$b" ] || { echo "no binary at $b" >&2; exit 1; }
-done
+[ -x "$LOAD_BIN" ] || { echo "no binary at $LOAD_BIN" >&2; exit 1; }
 
-WORK="$(mktemp -d -t talus-txn-bench.XXXXXX)"
-TALUS_PID=""
-REDIS_PID=""
-WATCH_PID=""
-cleanup() {
-    stop_pids "$WATCH_PID" "$TALUS_PID" "$REDIS_PID"
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-
-
-REDIS_PORT="$(free_port)"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-    --dir "$WORK" >"$WORK/redis.log" 2>&1 &
-REDIS_PID=$!
-wait_ready "$REDIS_PORT" "$REDIS_PID" redis
-
-TALUS_PORT="$(free_port)"
-while [ "$TALUS_PORT" = "$REDIS_PORT" ]; do TALUS_PORT="$(free_port)"; done
+start_work txn-bench
+start_redis
 # shellcheck disable=SC2086
-RUST_LOG="${RUST_LOG:-warn}" "$TALUS_BIN" --port "$TALUS_PORT" --bind 127.0.0.1 \
-    --dir "$WORK/talus-data" $TALUS_ARGS >"$WORK/talus.log" 2>&1 &
-TALUS_PID=$!
-wait_ready "$TALUS_PORT" "$TALUS_PID" talus
+start_talus $TALUS_ARGS
 
-model="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-echo "machine: $(nproc) cores, ${model:-unknown CPU}, $(uname -sr)"
-echo "redis:   $(redis-server --version | sed 's/ sha=.*//') (--save '' --appendonly no)"
-echo "talus:   git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '-') ${TALUS_ARGS:-(default threads)}"
+print_header "" "git $(git_rev)"
 echo
 
 # --- 1. MULTI/EXEC throughput ----------------------------------------------------------------
@@ -86,10 +49,10 @@ txn() { # port [plain] -> transactions (or plain pipelines) per second
 echo "MULTI + $INCRS x INCR (random keys of $KEYSPACE) + EXEC, pipelined, $CLIENTS clients, ${SECONDS_RUN}s each"
 redis_tps="$(txn "$REDIS_PORT")"
 talus_tps="$(txn "$TALUS_PORT")"
-kill -0 "$TALUS_PID" 2>/dev/null || { echo "talus exited:" >&2; tail -n 50 "$WORK/talus.log" >&2; exit 1; }
+check_talus
 printf '%-22s %12s\n' "redis transactions/s" "$redis_tps"
 printf '%-22s %12s\n' "talus transactions/s" "$talus_tps"
-printf '%-22s %12s\n' "ratio talus/redis" "$(awk -v a="$talus_tps" -v b="$redis_tps" 'BEGIN { printf "%.2f", a / b }')"
+printf '%-22s %12s\n' "ratio talus/redis" "$(ratio "$talus_tps" "$redis_tps")"
 echo
 # The same INCRs pipelined without MULTI/EXEC: what the writes alone cost on each server.
 echo "the same $INCRS INCRs pipelined without MULTI/EXEC"
@@ -97,14 +60,13 @@ redis_pl="$(txn "$REDIS_PORT" 1)"
 talus_pl="$(txn "$TALUS_PORT" 1)"
 printf '%-22s %12s\n' "redis pipelines/s" "$redis_pl"
 printf '%-22s %12s\n' "talus pipelines/s" "$talus_pl"
-printf '%-22s %12s\n' "ratio talus/redis" "$(awk -v a="$talus_pl" -v b="$redis_pl" 'BEGIN { printf "%.2f", a / b }')"
+printf '%-22s %12s\n' "ratio talus/redis" "$(ratio "$talus_pl" "$redis_pl")"
 echo
 
 # --- 2. SET throughput with and without a watcher ---------------------------------------------
 set_rps() { # port -> requests/s
     redis-benchmark -h 127.0.0.1 -p "$1" -t set -c "$CLIENTS" -n "$REQUESTS" -r "$KEYSPACE" \
-        -d 64 -q 2>/dev/null | tr '\r' '\n' | grep 'requests per second' |
-        sed -E 's/^.*: ([0-9.]+) requests per second.*/\1/' | tail -n1
+        -d 64 -q 2>/dev/null | last_rps
 }
 # An idle client holding a WATCH on a key nobody writes (killed by its pid afterwards).
 hold_watch() {

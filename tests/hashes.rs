@@ -7,34 +7,10 @@ mod common;
 #[path = "differential/support.rs"]
 mod support;
 
+use common::query::{int, q, sorted, strs, WRONGTYPE};
 use common::{cmd_err, TestServer};
-use redis::{Connection, FromRedisValue, Value};
+use redis::{Connection, Value};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-
-const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
-
-/// Runs a command and converts its reply; panics (naming the command) on an error reply.
-fn q<T: FromRedisValue>(con: &mut Connection, args: &[&str]) -> T {
-    let mut c = redis::cmd(args[0]);
-    for a in &args[1..] {
-        c.arg(*a);
-    }
-    c.query(con)
-        .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
-}
-
-fn int(con: &mut Connection, args: &[&str]) -> i64 {
-    q(con, args)
-}
-
-fn strs(con: &mut Connection, args: &[&str]) -> Vec<String> {
-    q(con, args)
-}
-
-fn sorted(mut v: Vec<String>) -> Vec<String> {
-    v.sort();
-    v
-}
 
 /// Fills hash `key` with `n` fields `f<i>` = `v<i>` in batches.
 fn fill(con: &mut Connection, key: &str, n: usize) {

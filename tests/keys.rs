@@ -4,29 +4,11 @@
 
 mod common;
 
+use common::query::{int, q, sorted};
 use common::{cmd_err, cmd_value, wait_until, TestServer};
-use redis::{Connection, FromRedisValue, Value};
+use redis::{Connection, Value};
 use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
-
-/// Runs a command and converts its reply; panics (naming the command) on an error reply.
-fn q<T: FromRedisValue>(con: &mut Connection, args: &[&str]) -> T {
-    let mut c = redis::cmd(args[0]);
-    for a in &args[1..] {
-        c.arg(*a);
-    }
-    c.query(con)
-        .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
-}
-
-fn int(con: &mut Connection, args: &[&str]) -> i64 {
-    q(con, args)
-}
-
-fn sorted(mut v: Vec<String>) -> Vec<String> {
-    v.sort();
-    v
-}
 
 /// Current Unix time in ms.
 fn now_ms() -> i64 {

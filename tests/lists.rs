@@ -10,13 +10,12 @@
 mod common;
 
 use common::cmds::{arr, bulk, int, ok, r, run, server, Srv};
+use common::query::WRONGTYPE;
 use common::{cmd_err, TestServer};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use redis::{Connection, Value};
 use std::collections::VecDeque;
-
-const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
 /// The error text of a command that must fail.
 fn e(con: &mut Connection, args: &[&str]) -> String {
@@ -1309,14 +1308,7 @@ fn lists_survive_a_restart() {
 fn data_entries(dir: &std::path::Path) -> usize {
     use talus::storage::{Store, StoreOptions, CF_DATA};
     let store = Store::open(dir, &StoreOptions::default()).expect("open store");
-    let mut it = store.db().raw_iterator_cf(store.cf(CF_DATA));
-    it.seek_to_first();
-    let mut n = 0;
-    while it.valid() {
-        n += 1;
-        it.next();
-    }
-    n
+    store.count_entries(CF_DATA)
 }
 
 /// What is left on disk after COMPACT: nothing of a deleted 10 000-element list, only the

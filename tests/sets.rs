@@ -7,25 +7,11 @@ mod common;
 #[path = "differential/support.rs"]
 mod support;
 
+use common::query::{int, q, WRONGTYPE};
 use common::{cmd_err, wait_until, TestServer};
-use redis::{Connection, FromRedisValue};
+use redis::Connection;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
-
-const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
-
-fn q<T: FromRedisValue>(con: &mut Connection, args: &[&str]) -> T {
-    let mut c = redis::cmd(args[0]);
-    for a in &args[1..] {
-        c.arg(*a);
-    }
-    c.query(con)
-        .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
-}
-
-fn int(con: &mut Connection, args: &[&str]) -> i64 {
-    q(con, args)
-}
 
 fn set(con: &mut Connection, args: &[&str]) -> BTreeSet<String> {
     let v: Vec<String> = q(con, args);

@@ -9,30 +9,11 @@
 mod common;
 
 use common::cmds::{server, Srv};
+use common::query::{int, q, strs, WRONGTYPE};
 use common::{cmd_err, wait_until, TestServer};
-use redis::{Connection, FromRedisValue};
+use redis::Connection;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
-
-const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
-
-/// Runs a command and converts its reply; panics (naming the command) on an error reply.
-fn q<T: FromRedisValue>(con: &mut Connection, args: &[&str]) -> T {
-    let mut c = redis::cmd(args[0]);
-    for a in &args[1..] {
-        c.arg(*a);
-    }
-    c.query(con)
-        .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
-}
-
-fn int(con: &mut Connection, args: &[&str]) -> i64 {
-    q(con, args)
-}
-
-fn strs(con: &mut Connection, args: &[&str]) -> Vec<String> {
-    q(con, args)
-}
 
 fn opt(con: &mut Connection, args: &[&str]) -> Option<String> {
     q(con, args)
@@ -1401,16 +1382,6 @@ fn deleted_zset_leaves_no_entries_after_compaction() {
         s.terminate();
     }
     let store = Store::open(&dir, &StoreOptions::default()).expect("open");
-    let count = |cf: &str| {
-        let mut it = store.db().raw_iterator_cf(store.cf(cf));
-        it.seek_to_first();
-        let mut n = 0;
-        while it.valid() {
-            n += 1;
-            it.next();
-        }
-        n
-    };
-    assert_eq!(count(CF_DATA), 300);
-    assert_eq!(count(CF_SCORE), 300);
+    assert_eq!(store.count_entries(CF_DATA), 300);
+    assert_eq!(store.count_entries(CF_SCORE), 300);
 }

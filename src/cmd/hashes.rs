@@ -105,10 +105,14 @@ pub(crate) fn elem_key(db: u16, key: &[u8], meta: &Meta, sub: &[u8]) -> Vec<u8> 
     data_key(db, key, meta.version, sub)
 }
 
-/// Where scans of a collection start: its data prefix followed by its low-water mark.
+/// Where scans of a collection's `data` entries start: its data prefix followed by its
+/// low-water mark. A zset's payload is the bounds of its score index, not a data position:
+/// its scans start at the prefix.
 pub(crate) fn scan_start(prefix: &[u8], meta: &Meta) -> Vec<u8> {
     let mut s = prefix.to_vec();
-    s.extend_from_slice(&meta.payload);
+    if meta.kind != Kind::ZSet {
+        s.extend_from_slice(&meta.payload);
+    }
     s
 }
 
@@ -359,8 +363,8 @@ pub(crate) fn rand_count(arg: &[u8]) -> Result<i64> {
     Ok(n)
 }
 
-/// The tag in front of a HSCAN/SSCAN resume key in the cursor table, so that SCAN (which
-/// checks the db prefix) never resumes from it.
+/// The tag in front of a HSCAN/SSCAN/ZSCAN resume key in the cursor table, so that SCAN
+/// (which checks the db prefix) never resumes from it.
 const CURSOR_TAG: &[u8] = b"\xff\xff#";
 
 /// Parses a cursor as Redis does (`strtoul` on the C string: a sign is allowed and a negative
@@ -399,72 +403,111 @@ pub(crate) fn scan_collection(
 ) -> Result<Reply> {
     let cursor = parse_cursor(&args[2])?;
     let key = &args[1];
-    let empty = || {
-        Reply::Array(vec![
-            Reply::Bulk(Bytes::from_static(b"0")),
-            Reply::Array(Vec::new()),
-        ])
-    };
     let Some(meta) = read_meta(ex, key, kind)? else {
-        return Ok(empty());
+        return Ok(scan_reply(0, Vec::new()));
     };
-    let mut count: i64 = 10;
-    let mut pattern: Option<&Bytes> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let more = args.len() - i;
-        if args::is(&args[i], "count") && more >= 2 {
-            count = args::int(&args[i + 1])?;
-            if count < 1 {
+    let opts = ScanOptions::parse(args)?;
+    let prefix = data_prefix(ex.db(), key, meta.version);
+    let start = scan_resume(ex, cursor, &prefix).unwrap_or_else(|| scan_start(&prefix, &meta));
+    let mut out = Vec::new();
+    let cursor = scan_page(ex, &prefix, Some(&start), opts.count, |sub, v| {
+        if opts.matches(sub) {
+            out.push(Reply::bulk(sub));
+            if with_values {
+                out.push(Reply::bulk(v));
+            }
+        }
+    })?;
+    Ok(scan_reply(cursor, out))
+}
+
+/// The options of HSCAN, SSCAN and ZSCAN after the cursor: `[MATCH pattern] [COUNT count]`,
+/// in any order, each may repeat (the last wins).
+pub(crate) struct ScanOptions<'a> {
+    /// How many elements a call examines at most (10 by default).
+    pub(crate) count: i64,
+    /// The pattern, `None` for every element (no MATCH, or `*`).
+    pattern: Option<&'a Bytes>,
+}
+
+impl<'a> ScanOptions<'a> {
+    /// Parses `args[3..]` (COUNT below 1, or anything else: `ERR syntax error`).
+    pub(crate) fn parse(args: &'a [Bytes]) -> Result<ScanOptions<'a>> {
+        let mut opts = ScanOptions {
+            count: 10,
+            pattern: None,
+        };
+        let mut i = 3;
+        while i < args.len() {
+            let more = args.len() - i;
+            if args::is(&args[i], "count") && more >= 2 {
+                opts.count = args::int(&args[i + 1])?;
+                if opts.count < 1 {
+                    return Err(Error::Syntax);
+                }
+            } else if args::is(&args[i], "match") && more >= 2 {
+                opts.pattern = (args[i + 1].as_ref() != b"*").then_some(&args[i + 1]);
+            } else {
                 return Err(Error::Syntax);
             }
-        } else if args::is(&args[i], "match") && more >= 2 {
-            pattern = (args[i + 1].as_ref() != b"*").then_some(&args[i + 1]);
-        } else {
-            return Err(Error::Syntax);
+            i += 2;
         }
-        i += 2;
+        Ok(opts)
     }
-    let db = ex.db();
-    let prefix = data_prefix(db, key, meta.version);
-    let resume = match cursor {
-        0 => None,
-        c => ex
-            .shared
-            .scan_cursors
-            .get(c)
-            .and_then(|r| r.strip_prefix(CURSOR_TAG).map(<[u8]>::to_vec))
-            .filter(|k| k.starts_with(&prefix)),
-    };
-    let start = resume.unwrap_or_else(|| scan_start(&prefix, &meta));
+
+    /// True when `sub` matches the pattern (case-sensitive).
+    pub(crate) fn matches(&self, sub: &[u8]) -> bool {
+        self.pattern.is_none_or(|p| glob_match(p, sub, false))
+    }
+}
+
+/// The data key a collection scan's `cursor` resumes from, if the cursor table holds one for
+/// a collection under `prefix` (an unknown cursor, or one of another key or version, restarts).
+pub(crate) fn scan_resume(ex: &Exec<'_, '_>, cursor: u64, prefix: &[u8]) -> Option<Vec<u8>> {
+    if cursor == 0 {
+        return None;
+    }
+    ex.shared
+        .scan_cursors
+        .get(cursor)
+        .and_then(|r| r.strip_prefix(CURSOR_TAG).map(<[u8]>::to_vec))
+        .filter(|k| k.starts_with(prefix))
+}
+
+/// One page of a collection scan: examines at most `count` data entries under `prefix` from
+/// `start` (the collection's start when `None`), passing each (sub-key, value) to `visit`, and
+/// answers the cursor of the next page (0 when nothing is left).
+pub(crate) fn scan_page(
+    ex: &mut Exec<'_, '_>,
+    prefix: &[u8],
+    start: Option<&[u8]>,
+    count: i64,
+    mut visit: impl FnMut(&[u8], &[u8]),
+) -> Result<u64> {
     let mut examined = 0i64;
-    let mut out = Vec::new();
     let mut next: Option<Vec<u8>> = None;
-    ex.ctx
-        .scan_elems(ElemCf::Data, &prefix, Some(&start), |k, v| {
-            if examined == count {
-                next = Some(k.to_vec());
-                return false;
-            }
-            examined += 1;
-            let sub = &k[prefix.len()..];
-            if pattern.is_none_or(|p| glob_match(p, sub, false)) {
-                out.push(Reply::bulk(sub));
-                if with_values {
-                    out.push(Reply::bulk(v));
-                }
-            }
-            true
-        })?;
-    let cursor = next.map_or(0, |k| {
+    ex.ctx.scan_elems(ElemCf::Data, prefix, start, |k, v| {
+        if examined == count {
+            next = Some(k.to_vec());
+            return false;
+        }
+        examined += 1;
+        visit(&k[prefix.len()..], v);
+        true
+    })?;
+    Ok(next.map_or(0, |k| {
         let mut r = CURSOR_TAG.to_vec();
         r.extend_from_slice(&k);
         ex.shared.scan_cursors.save(r)
-    });
-    Ok(Reply::Array(vec![
+    }))
+}
+
+/// A scan's reply: `[cursor, [elements...]]`.
+pub(crate) fn scan_reply(cursor: u64, items: Vec<Reply>) -> Reply {
+    Reply::Array(vec![
         Reply::Bulk(Bytes::from(cursor.to_string())),
-        Reply::Array(out),
-    ]))
+        Reply::Array(items),
+    ])
 }
 
 // ---- HSET, HMSET, HSETNX ---------------------------------------------------------------------
@@ -812,16 +855,6 @@ mod tests {
     #[test]
     fn deleted_big_hash_is_reclaimed_by_compaction() {
         use crate::storage::{Store, StoreOptions};
-        let count = |store: &Store| {
-            let mut it = store.db().raw_iterator_cf(store.cf(CF_DATA));
-            it.seek_to_first();
-            let mut n = 0;
-            while it.valid() {
-                n += 1;
-                it.next();
-            }
-            n
-        };
         let tmp = tempfile::tempdir().expect("tempdir");
         let store = Store::open(tmp.path(), &StoreOptions::default()).expect("open");
         let now = crate::storage::version::now_millis();
@@ -839,12 +872,20 @@ mod tests {
         ctx.put_meta(0, b"big", meta);
         ctx.commit().expect("commit");
         store.db().flush_cf(store.cf(CF_DATA)).expect("flush");
-        assert_eq!(count(&store), 100_000);
+        assert_eq!(store.count_entries(CF_DATA), 100_000);
         let mut ctx = Ctx::new(&store, now, true);
         assert!(ctx.delete(0, b"big").expect("delete"));
         ctx.commit().expect("commit");
-        assert_eq!(count(&store), 100_000, "DEL wrote the meta entry only");
+        assert_eq!(
+            store.count_entries(CF_DATA),
+            100_000,
+            "DEL wrote the meta entry only"
+        );
         store.compact_all();
-        assert_eq!(count(&store), 0, "compaction dropped every orphaned field");
+        assert_eq!(
+            store.count_entries(CF_DATA),
+            0,
+            "compaction dropped every orphaned field"
+        );
     }
 }

@@ -79,7 +79,7 @@ fn lookup(ex: &mut Exec<'_, '_>, key: &[u8]) -> Result<Option<Meta>> {
 }
 
 /// An integer setting, or `default` when it cannot be read.
-fn setting(ex: &Exec<'_, '_>, name: &str, default: u64) -> u64 {
+pub(crate) fn setting(ex: &Exec<'_, '_>, name: &str, default: u64) -> u64 {
     ex.shared
         .config
         .get(name.as_bytes())
@@ -133,11 +133,7 @@ fn encoding(ex: &mut Exec<'_, '_>, key: &[u8], meta: &Meta) -> Result<&'static s
                     small = !long;
                     small
                 };
-                if meta.kind == Kind::ZSet {
-                    super::zsets::visit_members(&ex.ctx, db, key, meta, check)?;
-                } else {
-                    visit_elems(&ex.ctx, db, key, meta, check)?;
-                }
+                visit_elems(&ex.ctx, db, key, meta, check)?;
             }
             match (small, meta.kind) {
                 (true, _) => "listpack",
@@ -267,12 +263,7 @@ fn memory_usage(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
             bytes += per_elem_key + sub.len() as u64 + v.len() as u64;
             seen < samples
         };
-        // A zset's meta payload is not a data position: its members are visited from the start.
-        if meta.kind == Kind::ZSet {
-            super::zsets::visit_members(&ex.ctx, db, key, &meta, sample)?;
-        } else {
-            visit_elems(&ex.ctx, db, key, &meta, sample)?;
-        }
+        visit_elems(&ex.ctx, db, key, &meta, sample)?;
         if seen > 0 {
             total += (bytes as f64 / seen as f64 * meta.count as f64) as u64;
         }

@@ -147,8 +147,11 @@ impl End {
     }
 }
 
-/// A list as its meta describes it: the meta and its decoded head.
-struct List {
+/// A list at its address (`db`, `key`) as its meta describes it: the meta and its decoded
+/// head.
+struct List<'k> {
+    db: u16,
+    key: &'k [u8],
     meta: Meta,
     head: u64,
 }
@@ -161,17 +164,24 @@ fn full() -> Error {
     Error::err("list has reached the maximum number of positions")
 }
 
-impl List {
-    fn from_meta(meta: Meta) -> List {
+impl<'k> List<'k> {
+    fn from_meta(db: u16, key: &'k [u8], meta: Meta) -> List<'k> {
         let head = <[u8; 8]>::try_from(meta.payload.as_ref())
             .map(u64::from_be_bytes)
             .unwrap_or(INITIAL_HEAD);
-        List { meta, head }
+        List {
+            db,
+            key,
+            meta,
+            head,
+        }
     }
 
-    /// A new, empty list with a fresh version (not stored yet).
-    fn new(ctx: &Ctx<'_>) -> Result<List> {
+    /// A new, empty list at `key` with a fresh version (not stored yet).
+    fn new(ctx: &Ctx<'_>, db: u16, key: &'k [u8]) -> Result<List<'k>> {
         Ok(List {
+            db,
+            key,
             meta: Meta::collection(Kind::List, ctx.new_version()?),
             head: INITIAL_HEAD,
         })
@@ -186,8 +196,8 @@ impl List {
         self.head + i
     }
 
-    fn key_at(&self, db: u16, key: &[u8], pos: u64) -> Vec<u8> {
-        elem_key(db, key, &self.meta, &pos.to_be_bytes())
+    fn key_at(&self, pos: u64) -> Vec<u8> {
+        elem_key(self.db, self.key, &self.meta, &pos.to_be_bytes())
     }
 
     /// The index Redis means by `i` (negative counts from the tail), if it is in the list.
@@ -198,45 +208,41 @@ impl List {
     }
 
     /// Writes the meta (an emptied list is deleted instead); true when the key was deleted.
-    fn store(mut self, ctx: &mut Ctx<'_>, db: u16, key: &[u8]) -> Result<bool> {
+    fn store(mut self, ctx: &mut Ctx<'_>) -> Result<bool> {
         if self.meta.count == 0 {
-            ctx.delete(db, key)?;
+            ctx.delete(self.db, self.key)?;
             return Ok(true);
         }
         self.meta.payload = Bytes::copy_from_slice(&self.head.to_be_bytes());
-        ctx.put_meta(db, key, self.meta);
+        ctx.put_meta(self.db, self.key, self.meta);
         Ok(false)
     }
 }
 
 /// Redis's `lookupKeyWrite` + `checkType(OBJ_LIST)` (no keyspace statistics).
-fn load(ctx: &mut Ctx<'_>, db: u16, key: &[u8]) -> Result<Option<List>> {
-    Ok(ctx.meta_of(db, key, Kind::List)?.map(List::from_meta))
+fn load<'k>(ctx: &mut Ctx<'_>, db: u16, key: &'k [u8]) -> Result<Option<List<'k>>> {
+    Ok(ctx
+        .meta_of(db, key, Kind::List)?
+        .map(|m| List::from_meta(db, key, m)))
 }
 
 /// Redis's `lookupKeyRead` + `checkType(OBJ_LIST)` for a read of several entries: pins a
 /// snapshot first (lock-free readers only), then counts a keyspace hit or miss.
-fn load_read(ex: &mut Exec<'_, '_>, key: &[u8]) -> Result<Option<List>> {
+fn load_read<'k>(ex: &mut Exec<'_, '_>, key: &'k [u8]) -> Result<Option<List<'k>>> {
     ex.ctx.pin_snapshot();
-    Ok(read_meta(ex, key, Kind::List)?.map(List::from_meta))
+    let db = ex.db();
+    Ok(read_meta(ex, key, Kind::List)?.map(|m| List::from_meta(db, key, m)))
 }
 
 /// The `n` elements from index `start` (all inside the list), with one iterator that stops at
 /// the last of them.
-fn read_range(
-    ctx: &Ctx<'_>,
-    db: u16,
-    key: &[u8],
-    list: &List,
-    start: u64,
-    n: u64,
-) -> Result<Vec<Bytes>> {
+fn read_range(ctx: &Ctx<'_>, list: &List<'_>, start: u64, n: u64) -> Result<Vec<Bytes>> {
     let mut out = Vec::with_capacity(n.min(4096) as usize);
     if n == 0 {
         return Ok(out);
     }
     let mut arena = Arena::new();
-    walk_from(ctx, db, key, list, start, n, |_, v| {
+    walk_from(ctx, list, start, n, |_, v| {
         out.push(arena.copy(v));
         true
     })?;
@@ -248,9 +254,7 @@ fn read_range(
 /// position expected (live elements are contiguous), stopping at the last wanted one.
 fn walk_from(
     ctx: &Ctx<'_>,
-    db: u16,
-    key: &[u8],
-    list: &List,
+    list: &List<'_>,
     start: u64,
     n: u64,
     mut visit: impl FnMut(u64, &[u8]) -> bool,
@@ -258,7 +262,7 @@ fn walk_from(
     if n == 0 {
         return Ok(());
     }
-    let prefix = data_prefix(db, key, list.meta.version);
+    let prefix = data_prefix(list.db, list.key, list.meta.version);
     let mut from = prefix.clone();
     from.extend_from_slice(&list.pos(start).to_be_bytes());
     let (mut seen, mut stopped, mut bad) = (0u64, false, false);
@@ -288,9 +292,7 @@ fn walk_from(
 /// `visit` returns false: chunks of growing size, each read with one forward iterator.
 fn walk_back(
     ctx: &Ctx<'_>,
-    db: u16,
-    key: &[u8],
-    list: &List,
+    list: &List<'_>,
     limit: u64,
     mut visit: impl FnMut(u64, &[u8]) -> bool,
 ) -> Result<()> {
@@ -300,7 +302,7 @@ fn walk_back(
     while end > stop {
         let n = chunk.min(end - stop);
         let start = end - n;
-        let values = read_range(ctx, db, key, list, start, n)?;
+        let values = read_range(ctx, list, start, n)?;
         for (j, v) in values.iter().enumerate().rev() {
             if !visit(start + j as u64, v) {
                 return Ok(());
@@ -313,14 +315,7 @@ fn walk_back(
 }
 
 /// Adds `elems` at `end`, one after the other (LPUSH a b c leaves c first).
-fn push_elems(
-    ctx: &mut Ctx<'_>,
-    db: u16,
-    key: &[u8],
-    list: &mut List,
-    end: End,
-    elems: &[Bytes],
-) -> Result<()> {
+fn push_elems(ctx: &mut Ctx<'_>, list: &mut List<'_>, end: End, elems: &[Bytes]) -> Result<()> {
     let n = elems.len() as u64;
     // Checked before anything is written.
     match end {
@@ -336,7 +331,7 @@ fn push_elems(
             }
             End::Right => list.head + list.len(),
         };
-        ctx.put_elem(ElemCf::Data, list.key_at(db, key, pos), v.clone());
+        ctx.put_elem(ElemCf::Data, list.key_at(pos), v.clone());
         list.meta.count += 1;
     }
     Ok(())
@@ -344,27 +339,20 @@ fn push_elems(
 
 /// Removes `n` elements (`1 <= n <= len`) at `end` and returns them in pop order (from the
 /// tail: the last element first).
-fn pop_elems(
-    ctx: &mut Ctx<'_>,
-    db: u16,
-    key: &[u8],
-    list: &mut List,
-    end: End,
-    n: u64,
-) -> Result<Vec<Bytes>> {
+fn pop_elems(ctx: &mut Ctx<'_>, list: &mut List<'_>, end: End, n: u64) -> Result<Vec<Bytes>> {
     let start = match end {
         End::Left => 0,
         End::Right => list.len() - n,
     };
     let mut values = if n == 1 {
         // One point read: no iterator.
-        let k = list.key_at(db, key, list.pos(start));
+        let k = list.key_at(list.pos(start));
         vec![ctx.get_elem(ElemCf::Data, &k)?.ok_or_else(corrupt)?]
     } else {
-        read_range(ctx, db, key, list, start, n)?
+        read_range(ctx, list, start, n)?
     };
     for i in start..start + n {
-        ctx.delete_elem(ElemCf::Data, list.key_at(db, key, list.pos(i)));
+        ctx.delete_elem(ElemCf::Data, list.key_at(list.pos(i)));
     }
     if end == End::Right {
         values.reverse();
@@ -377,16 +365,10 @@ fn pop_elems(
 
 /// Replaces the whole list by `values` under a new version (same expiry): the old version's
 /// entries become garbage for the compaction filter. `values` is not empty.
-fn rewrite(
-    ctx: &mut Ctx<'_>,
-    db: u16,
-    key: &[u8],
-    list: &mut List,
-    values: &[Bytes],
-) -> Result<()> {
-    let mut fresh = List::new(ctx)?;
+fn rewrite(ctx: &mut Ctx<'_>, list: &mut List<'_>, values: &[Bytes]) -> Result<()> {
+    let mut fresh = List::new(ctx, list.db, list.key)?;
     fresh.meta.expire_ms = list.meta.expire_ms;
-    push_elems(ctx, db, key, &mut fresh, End::Right, values)?;
+    push_elems(ctx, &mut fresh, End::Right, values)?;
     *list = fresh;
     Ok(())
 }
@@ -405,22 +387,15 @@ pub(crate) fn push(
 ) -> Result<u64> {
     let list = match load(ctx, db, key)? {
         Some(l) => l,
-        None => List::new(ctx)?,
+        None => List::new(ctx, db, key)?,
     };
-    push_list(ctx, db, key, list, end, elems)
+    push_list(ctx, list, end, elems)
 }
 
-fn push_list(
-    ctx: &mut Ctx<'_>,
-    db: u16,
-    key: &[u8],
-    mut list: List,
-    end: End,
-    elems: &[Bytes],
-) -> Result<u64> {
-    push_elems(ctx, db, key, &mut list, end, elems)?;
-    let len = list.len();
-    list.store(ctx, db, key)?;
+fn push_list(ctx: &mut Ctx<'_>, mut list: List<'_>, end: End, elems: &[Bytes]) -> Result<u64> {
+    push_elems(ctx, &mut list, end, elems)?;
+    let (db, key, len) = (list.db, list.key, list.len());
+    list.store(ctx)?;
     ctx.notify(db, 'l', end.push_event(), key);
     ctx.mark_ready(db, key);
     Ok(len)
@@ -443,8 +418,8 @@ pub(crate) fn pop(
     if n == 0 {
         return Ok(Some(Vec::new()));
     }
-    let values = pop_elems(ctx, db, key, &mut list, end, n)?;
-    let gone = list.store(ctx, db, key)?;
+    let values = pop_elems(ctx, &mut list, end, n)?;
+    let gone = list.store(ctx)?;
     ctx.notify(db, 'l', end.pop_event(), key);
     if gone {
         ctx.notify(db, 'g', "del", key);
@@ -472,26 +447,26 @@ pub(crate) fn move_one(
         return Ok(None);
     }
     if src == dst {
-        let value = pop_elems(ctx, db, src, &mut source, from, 1)?
+        let value = pop_elems(ctx, &mut source, from, 1)?
             .pop()
             .ok_or_else(corrupt)?;
-        push_elems(ctx, db, src, &mut source, to, std::slice::from_ref(&value))?;
-        source.store(ctx, db, src)?;
+        push_elems(ctx, &mut source, to, std::slice::from_ref(&value))?;
+        source.store(ctx)?;
         ctx.notify(db, 'l', to.push_event(), dst);
         ctx.mark_ready(db, dst);
         ctx.notify(db, 'l', from.pop_event(), src);
         return Ok(Some(value));
     }
     let target = load(ctx, db, dst)?;
-    let value = pop_elems(ctx, db, src, &mut source, from, 1)?
+    let value = pop_elems(ctx, &mut source, from, 1)?
         .pop()
         .ok_or_else(corrupt)?;
     let target = match target {
         Some(l) => l,
-        None => List::new(ctx)?,
+        None => List::new(ctx, db, dst)?,
     };
-    push_list(ctx, db, dst, target, to, std::slice::from_ref(&value))?;
-    let gone = source.store(ctx, db, src)?;
+    push_list(ctx, target, to, std::slice::from_ref(&value))?;
+    let gone = source.store(ctx)?;
     ctx.notify(db, 'l', from.pop_event(), src);
     if gone {
         ctx.notify(db, 'g', "del", src);
@@ -588,7 +563,7 @@ fn push_cmd(ex: &mut Exec<'_, '_>, args: &[Bytes], end: End, only_existing: bool
     let (key, elems) = (&args[1], &args[2..]);
     let len = if only_existing {
         match load(&mut ex.ctx, db, key)? {
-            Some(list) => push_list(&mut ex.ctx, db, key, list, end, elems)?,
+            Some(list) => push_list(&mut ex.ctx, list, end, elems)?,
             None => 0,
         }
     } else {
@@ -665,32 +640,23 @@ fn lmpop(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     })
 }
 
+/// LMOVE and RPOPLPUSH: `args[1]` is the source, `args[2]` the destination.
+fn move_cmd(ex: &mut Exec<'_, '_>, args: &[Bytes], from: End, to: End) -> Result<Reply> {
+    let db = ex.db();
+    let value = move_one(&mut ex.ctx, db, &args[1], &args[2], from, to)?;
+    Ok(Reply::opt_bulk(value))
+}
+
 /// `LMOVE source destination LEFT|RIGHT LEFT|RIGHT`.
 fn lmove(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     let from = End::parse(&args[3])?;
     let to = End::parse(&args[4])?;
-    let db = ex.db();
-    Ok(Reply::opt_bulk(move_one(
-        &mut ex.ctx,
-        db,
-        &args[1],
-        &args[2],
-        from,
-        to,
-    )?))
+    move_cmd(ex, args, from, to)
 }
 
 /// `RPOPLPUSH source destination` = `LMOVE source destination RIGHT LEFT`.
 fn rpoplpush(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let db = ex.db();
-    Ok(Reply::opt_bulk(move_one(
-        &mut ex.ctx,
-        db,
-        &args[1],
-        &args[2],
-        End::Right,
-        End::Left,
-    )?))
+    move_cmd(ex, args, End::Right, End::Left)
 }
 
 // ---- reads --------------------------------------------------------------------------------
@@ -710,7 +676,7 @@ fn lindex(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     let Some(i) = list.index(index) else {
         return Ok(Reply::Nil);
     };
-    let k = list.key_at(ex.db(), key, list.pos(i));
+    let k = list.key_at(list.pos(i));
     let value = ex.ctx.get_elem(ElemCf::Data, &k)?.ok_or_else(corrupt)?;
     Ok(Reply::Bulk(value))
 }
@@ -742,7 +708,7 @@ fn lrange(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         return Ok(Reply::Array(Vec::new()));
     };
     let (first, n) = range(start, end, list.len());
-    let values = read_range(&ex.ctx, ex.db(), key, &list, first, n)?;
+    let values = read_range(&ex.ctx, &list, first, n)?;
     Ok(Reply::Array(values.into_iter().map(Reply::Bulk).collect()))
 }
 
@@ -841,12 +807,11 @@ impl LPos {
                 }
             }
         };
-        let db = ex.db();
         if reverse {
-            walk_back(&ex.ctx, db, &self.key, &list, limit, visit)?;
+            walk_back(&ex.ctx, &list, limit, visit)?;
         } else {
             let n = list.len().min(limit);
-            walk_from(&ex.ctx, db, &self.key, &list, 0, n, visit)?;
+            walk_from(&ex.ctx, &list, 0, n, visit)?;
         }
         Ok(match count {
             Some(_) => Reply::Array(found),
@@ -872,11 +837,8 @@ fn lset(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     let i = list
         .index(index)
         .ok_or_else(|| Error::err("index out of range"))?;
-    ex.ctx.put_elem(
-        ElemCf::Data,
-        list.key_at(db, key, list.pos(i)),
-        value.clone(),
-    );
+    ex.ctx
+        .put_elem(ElemCf::Data, list.key_at(list.pos(i)), value.clone());
     // The meta is unchanged: only WATCH needs to know.
     ex.ctx.touch(db, key);
     ex.ctx.notify(db, 'l', "lset", key);
@@ -900,17 +862,17 @@ fn ltrim(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         list.meta.count = 0;
     } else if kept < left + right {
         // Fewer stay than go: write those under a new version.
-        let values = read_range(ctx, db, key, &list, first, kept)?;
-        rewrite(ctx, db, key, &mut list, &values)?;
+        let values = read_range(ctx, &list, first, kept)?;
+        rewrite(ctx, &mut list, &values)?;
     } else {
         for i in (0..left).chain(len - right..len) {
-            ctx.delete_elem(ElemCf::Data, list.key_at(db, key, list.pos(i)));
+            ctx.delete_elem(ElemCf::Data, list.key_at(list.pos(i)));
         }
         list.head += left;
         list.meta.count = kept;
     }
     let gone = if left + right > 0 {
-        list.store(ctx, db, key)?
+        list.store(ctx)?
     } else {
         ctx.touch(db, key);
         false
@@ -943,7 +905,7 @@ fn linsert(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     let mut arena = Arena::new();
     let mut before: Vec<Bytes> = Vec::new();
     let mut found = None;
-    walk_from(&ex.ctx, db, key, &list, 0, len, |i, v| {
+    walk_from(&ex.ctx, &list, 0, len, |i, v| {
         if v == pivot.as_ref() {
             found = Some((i, arena.copy(v)));
             return false;
@@ -967,33 +929,25 @@ fn linsert(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         }
         let new_head = list.head.checked_sub(1).ok_or_else(full)?;
         for (j, v) in before.into_iter().enumerate() {
-            ctx.put_elem(ElemCf::Data, list.key_at(db, key, new_head + j as u64), v);
+            ctx.put_elem(ElemCf::Data, list.key_at(new_head + j as u64), v);
         }
-        ctx.put_elem(
-            ElemCf::Data,
-            list.key_at(db, key, new_head + at),
-            value.clone(),
-        );
+        ctx.put_elem(ElemCf::Data, list.key_at(new_head + at), value.clone());
         list.head = new_head;
     } else {
         // Shift the elements from `at` on one position towards the tail.
         if list.head.checked_add(len + 1).is_none() {
             return Err(full());
         }
-        let moved = read_range(ctx, db, key, &list, at, len - at)?;
+        let moved = read_range(ctx, &list, at, len - at)?;
         for (j, v) in moved.into_iter().enumerate() {
             let pos = list.pos(at + j as u64) + 1;
-            ctx.put_elem(ElemCf::Data, list.key_at(db, key, pos), v);
+            ctx.put_elem(ElemCf::Data, list.key_at(pos), v);
         }
-        ctx.put_elem(
-            ElemCf::Data,
-            list.key_at(db, key, list.pos(at)),
-            value.clone(),
-        );
+        ctx.put_elem(ElemCf::Data, list.key_at(list.pos(at)), value.clone());
     }
     list.meta.count += 1;
     let len = list.len();
-    list.store(ctx, db, key)?;
+    list.store(ctx)?;
     ctx.notify(db, 'l', "linsert", key);
     ctx.mark_ready(db, key);
     Ok(Reply::Integer(len as i64))
@@ -1020,16 +974,16 @@ fn lrem(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         (hits.len() as u64) < wanted
     };
     if count < 0 {
-        walk_back(&ex.ctx, db, key, &list, u64::MAX, visit)?;
+        walk_back(&ex.ctx, &list, u64::MAX, visit)?;
         hits.reverse();
     } else {
-        walk_from(&ex.ctx, db, key, &list, 0, list.len(), visit)?;
+        walk_from(&ex.ctx, &list, 0, list.len(), visit)?;
     }
     if hits.is_empty() {
         return Ok(Reply::Integer(0));
     }
-    remove_indexes(&mut ex.ctx, db, key, &mut list, &hits)?;
-    let gone = list.store(&mut ex.ctx, db, key)?;
+    remove_indexes(&mut ex.ctx, &mut list, &hits)?;
+    let gone = list.store(&mut ex.ctx)?;
     ex.ctx.notify(db, 'l', "lrem", key);
     if gone {
         ex.ctx.notify(db, 'g', "del", key);
@@ -1040,13 +994,7 @@ fn lrem(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
 /// Removes the elements at `hits` (ascending, not empty) and closes the gaps, choosing the
 /// cheapest of: moving the elements before the last hit towards the tail, moving those after
 /// the first hit towards the head, or writing the survivors under a new version.
-fn remove_indexes(
-    ctx: &mut Ctx<'_>,
-    db: u16,
-    key: &[u8],
-    list: &mut List,
-    hits: &[u64],
-) -> Result<()> {
+fn remove_indexes(ctx: &mut Ctx<'_>, list: &mut List<'_>, hits: &[u64]) -> Result<()> {
     let len = list.len();
     let k = hits.len() as u64;
     if k == len {
@@ -1071,32 +1019,32 @@ fn remove_indexes(
             .collect()
     };
     if survivors < left_cost.min(right_cost) {
-        let all = read_range(ctx, db, key, list, 0, len)?;
+        let all = read_range(ctx, list, 0, len)?;
         let kept = keep(0, all);
-        return rewrite(ctx, db, key, list, &kept);
+        return rewrite(ctx, list, &kept);
     }
     if left_cost <= right_cost {
         // Indexes 0..=last: the survivors end at `last`'s position; the first k go.
-        let values = read_range(ctx, db, key, list, 0, last + 1)?;
+        let values = read_range(ctx, list, 0, last + 1)?;
         let kept = keep(0, values);
         let new_head = list.head + k;
         for (j, v) in kept.into_iter().enumerate() {
-            ctx.put_elem(ElemCf::Data, list.key_at(db, key, new_head + j as u64), v);
+            ctx.put_elem(ElemCf::Data, list.key_at(new_head + j as u64), v);
         }
         for i in 0..k {
-            ctx.delete_elem(ElemCf::Data, list.key_at(db, key, list.pos(i)));
+            ctx.delete_elem(ElemCf::Data, list.key_at(list.pos(i)));
         }
         list.head = new_head;
     } else {
         // Indexes first..len: the survivors start at `first`'s position; the last k go.
-        let values = read_range(ctx, db, key, list, first, len - first)?;
+        let values = read_range(ctx, list, first, len - first)?;
         let kept = keep(first, values);
         for (j, v) in kept.into_iter().enumerate() {
             let pos = list.pos(first + j as u64);
-            ctx.put_elem(ElemCf::Data, list.key_at(db, key, pos), v);
+            ctx.put_elem(ElemCf::Data, list.key_at(pos), v);
         }
         for i in len - k..len {
-            ctx.delete_elem(ElemCf::Data, list.key_at(db, key, list.pos(i)));
+            ctx.delete_elem(ElemCf::Data, list.key_at(list.pos(i)));
         }
     }
     list.meta.count = len - k;
@@ -1112,17 +1060,6 @@ mod tests {
 
     fn b(s: &str) -> Bytes {
         Bytes::copy_from_slice(s.as_bytes())
-    }
-
-    fn count_data(store: &Store) -> usize {
-        let mut it = store.db().raw_iterator_cf(store.cf(CF_DATA));
-        it.seek_to_first();
-        let mut n = 0;
-        while it.valid() {
-            n += 1;
-            it.next();
-        }
-        n
     }
 
     fn events(e: &Effects) -> Vec<(char, &'static str, String)> {
@@ -1143,7 +1080,7 @@ mod tests {
         let Some(list) = load(&mut ctx, 0, key).expect("load") else {
             return Vec::new();
         };
-        read_range(&ctx, 0, key, &list, 0, list.len()).expect("read")
+        read_range(&ctx, &list, 0, list.len()).expect("read")
     }
 
     #[test]
@@ -1212,7 +1149,11 @@ mod tests {
         // Every non-empty list meta written marks its key (Ctx::put_meta), consecutive
         // repeats once.
         assert_eq!(ready, vec![&b"src"[..], b"dst"]);
-        assert_eq!(count_data(&store), 0, "nothing left but tombstones");
+        assert_eq!(
+            store.count_entries(CF_DATA),
+            0,
+            "nothing left but tombstones"
+        );
     }
 
     #[test]
@@ -1280,14 +1221,18 @@ mod tests {
             ctx.commit().unwrap();
         }
         store.db().flush_cf(store.cf(CF_DATA)).expect("flush");
-        assert_eq!(count_data(&store), 20_000);
+        assert_eq!(store.count_entries(CF_DATA), 20_000);
         let mut ctx = Ctx::new(&store, now_millis(), true);
         assert!(ctx.delete(0, b"big").unwrap());
         ctx.commit().unwrap();
-        assert_eq!(count_data(&store), 20_000, "DEL wrote the meta entry only");
+        assert_eq!(
+            store.count_entries(CF_DATA),
+            20_000,
+            "DEL wrote the meta entry only"
+        );
         store.compact_all();
         assert_eq!(
-            count_data(&store),
+            store.count_entries(CF_DATA),
             10_000,
             "compaction dropped every orphan"
         );

@@ -479,60 +479,11 @@ impl<'a> Ctx<'a> {
         prefix: &[u8],
         start: Option<&[u8]>,
         fill_cache: bool,
-        mut visit: impl FnMut(&[u8], &[u8]) -> bool,
+        visit: impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
         let upper = prefix_successor(prefix);
-        let lower = start.filter(|s| *s > prefix).unwrap_or(prefix).to_vec();
-        let mut ro = ReadOptions::default();
-        ro.fill_cache(fill_cache);
-        ro.set_iterate_upper_bound(upper.clone());
-        if let Some(s) = &self.snapshot {
-            ro.set_snapshot(s);
-        }
-        let mut it = self
-            .store
-            .db()
-            .raw_iterator_cf_opt(self.store.cf(cf.name()), ro);
-        // After FLUSHDB in this context, only pending entries exist in that db.
-        if self.in_flushed_db(prefix) {
-            it.seek(&upper);
-        } else {
-            it.seek(&lower);
-        }
-        let mut pending = self.elems[cf as usize]
-            .range(lower.clone()..upper)
-            .peekable();
-        loop {
-            let db_key = if it.valid() { it.key() } else { None };
-            let next_pending = pending.peek().map(|(k, _)| k.as_slice());
-            let take_pending = match (db_key, next_pending) {
-                (None, None) => break,
-                (Some(_), None) => false,
-                (None, Some(_)) => true,
-                (Some(d), Some(p)) => p <= d,
-            };
-            if take_pending {
-                let (k, v) = pending.next().expect("peeked");
-                if db_key == Some(k.as_slice()) {
-                    it.next(); // the pending write shadows the stored entry
-                }
-                if let Some(v) = v {
-                    if !visit(k, v) {
-                        return Ok(());
-                    }
-                }
-            } else {
-                let (Some(k), Some(v)) = (it.key(), it.value()) else {
-                    break;
-                };
-                if !visit(k, v) {
-                    return Ok(());
-                }
-                it.next();
-            }
-        }
-        it.status()?;
-        Ok(())
+        let lower = start.filter(|s| *s > prefix).unwrap_or(prefix);
+        self.scan_elems_between(cf, lower, &upper, false, fill_cache, visit)
     }
 
     /// Visits the element entries with `lower <= key < upper`, ascending or (`reverse`)

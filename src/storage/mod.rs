@@ -304,6 +304,20 @@ impl Store {
         }
     }
 
+    /// Counts the entries of column family `cf` as stored, the orphaned elements of deleted
+    /// collections included until a compaction drops them: a full scan, for tests and
+    /// diagnostics.
+    pub fn count_entries(&self, cf: &str) -> usize {
+        let mut it = self.db.raw_iterator_cf(self.cf(cf));
+        it.seek_to_first();
+        let mut n = 0;
+        while it.valid() {
+            n += 1;
+            it.next();
+        }
+        n
+    }
+
     /// Counts the live (unexpired) keys of database `db`: an exact O(N) meta scan.
     pub fn count_keys(&self, db: u16, now_ms: u64) -> Result<u64> {
         let mut n = 0;

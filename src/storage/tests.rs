@@ -11,17 +11,6 @@ fn open(dir: &std::path::Path) -> Store {
     Store::open(dir, &StoreOptions::default()).expect("open")
 }
 
-fn count_cf(store: &Store, cf: &str) -> usize {
-    let mut it = store.db().raw_iterator_cf(store.cf(cf));
-    it.seek_to_first();
-    let mut n = 0;
-    while it.valid() {
-        n += 1;
-        it.next();
-    }
-    n
-}
-
 /// Writes a hash-like collection of `n` elements at `key` in db 0; returns its version.
 fn make_collection(store: &Store, key: &[u8], n: usize) -> u64 {
     let mut ctx = Ctx::new(store, now_millis(), true);
@@ -144,15 +133,15 @@ fn compaction_drops_elements_of_deleted_overwritten_and_expired_collections() {
     ctx.put_meta(0, b"expiring", m);
     ctx.commit().unwrap();
     store.db().flush_cf(store.cf(CF_DATA)).unwrap();
-    assert_eq!(count_cf(&store, CF_DATA), 2110);
+    assert_eq!(store.count_entries(CF_DATA), 2110);
     store.compact_all();
     assert_eq!(
-        count_cf(&store, CF_DATA),
+        store.count_entries(CF_DATA),
         10,
         "only the live collection's elements remain"
     );
     assert_eq!(
-        count_cf(&store, super::CF_META),
+        store.count_entries(super::CF_META),
         2,
         "the expired meta entry is dropped too"
     );

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cmds;
+pub mod query;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

@@ -19,10 +19,9 @@
 //!   it) and a high-water mark (every live entry is below it), as suffixes after the prefix.
 //!   Pops and range removals move them past what they deleted, insertions outside them widen
 //!   them, so ZPOPMIN/ZPOPMAX, ZRANGE from either end and ZREMRANGEBYSCORE from `-inf` never
-//!   seek over the tombstones that earlier pops left at the ends. Because the payload is not a
-//!   data-CF position, code scanning a zset's `data` entries must not start at the payload as
-//!   [`super::hashes::visit_elems`] does: use [`visit_members`] (OBJECT ENCODING and MEMORY
-//!   USAGE do).
+//!   seek over the tombstones that earlier pops left at the ends. The payload is not a data-CF
+//!   position: the collection helpers of hashes.rs start a zset's `data` scans at its prefix
+//!   ([`super::hashes::scan_start`]).
 //!
 //! ## Choices where the storage differs from Redis
 //!
@@ -50,8 +49,10 @@ mod store;
 pub(crate) use pop::{mpop, mpop_reply, pop, pop_reply, MPop};
 
 use super::hashes::{
-    parse_cursor, rand_count, random_elems, random_one, read_meta, Arena, EXACT_LIMIT,
+    parse_cursor, rand_count, random_elems, random_one, read_meta, scan_page, scan_reply,
+    scan_resume, Arena, ScanOptions, EXACT_LIMIT,
 };
+use super::introspect::setting;
 use super::spec;
 use super::strings::{read, write};
 use super::{args, flags::*, CommandSpec, Exec, KeySpec, Locking};
@@ -59,7 +60,6 @@ use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::storage::context::{Ctx, ElemCf};
 use crate::storage::encoding::{data_prefix, decode_score, encode_score, Kind, Meta};
-use crate::util::glob::glob_match;
 use bytes::Bytes;
 
 /// The sorted set commands (flags, arity and key positions as Redis 7.0's COMMAND reports,
@@ -449,23 +449,6 @@ fn write_zset(ctx: &mut Ctx<'_>, db: u16, key: &[u8]) -> Result<Option<Z>> {
         .map(|m| Z::new(db, key, m)))
 }
 
-/// Visits every member (member, encoded score) of the zset `key` with `meta` in member order,
-/// until `visit` says stop: the `data` entries, from the start of the collection (a zset's
-/// meta payload is not a data position, see the module docs).
-pub(crate) fn visit_members(
-    ctx: &Ctx<'_>,
-    db: u16,
-    key: &[u8],
-    meta: &Meta,
-    mut visit: impl FnMut(&[u8], &[u8]) -> bool,
-) -> Result<()> {
-    let prefix = data_prefix(db, key, meta.version);
-    let fill_cache = meta.count <= BULK_SCAN;
-    ctx.scan_elems_with(ElemCf::Data, &prefix, None, fill_cache, |k, v| {
-        visit(&k[prefix.len()..], v)
-    })
-}
-
 /// Replaces `dst` (of any type) with a zset of `items` (distinct members), deleting it when
 /// there are none, with Redis's events; answers the cardinality.
 pub(crate) fn store_result(
@@ -776,14 +759,11 @@ fn zrandmember(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
             None => Reply::Nil,
         });
     };
-    // The random picks read `data` entries from the start of the collection.
-    let meta = Meta {
-        payload: Bytes::new(),
-        ..z.meta.clone()
-    };
+    // The random picks read the `data` entries (from the start: see `hashes::scan_start`).
+    let meta = &z.meta;
     let plen = z.prefix.len();
     let Some(n) = count else {
-        let (picked, _) = random_one(&ex.ctx, &z.prefix, &meta)?;
+        let (picked, _) = random_one(&ex.ctx, &z.prefix, meta)?;
         return Ok(picked.map_or(Reply::Nil, |(k, _)| Reply::bulk(&k[plen..])));
     };
     if n == 0 {
@@ -799,7 +779,7 @@ fn zrandmember(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         })?;
         return Ok(scored_reply(all, withscores, resp3));
     }
-    let picks = random_elems(&ex.ctx, &z.prefix, &meta, n.unsigned_abs(), n > 0)?;
+    let picks = random_elems(&ex.ctx, &z.prefix, meta, n.unsigned_abs(), n > 0)?;
     let items = picks
         .into_iter()
         .map(|(k, v)| {
@@ -812,50 +792,14 @@ fn zrandmember(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
 
 // ---- ZSCAN ----------------------------------------------------------------------------------
 
-/// The tag in front of a ZSCAN resume key in the cursor table (SCAN, which checks the db
-/// prefix, never resumes from it; HSCAN/SSCAN check the collection's prefix).
-const CURSOR_TAG: &[u8] = b"\xff\xffz";
-
-/// An integer setting, or `default` when it cannot be read.
-fn setting(ex: &Exec<'_, '_>, name: &str, default: u64) -> u64 {
-    ex.shared
-        .config
-        .get(name.as_bytes())
-        .first()
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// `ZSCAN key cursor [MATCH pattern] [COUNT count]`.
+/// `ZSCAN key cursor [MATCH pattern] [COUNT count]`: the options, cursors and pages of
+/// HSCAN/SSCAN, with the scores as values.
 fn zscan(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     let cursor = parse_cursor(&args[2])?;
-    let reply = |cursor: u64, items: Vec<Reply>| {
-        Reply::Array(vec![
-            Reply::Bulk(Bytes::from(cursor.to_string())),
-            Reply::Array(items),
-        ])
-    };
     let Some(z) = read_zset(ex, &args[1])? else {
-        return Ok(reply(0, Vec::new()));
+        return Ok(scan_reply(0, Vec::new()));
     };
-    let mut count: i64 = 10;
-    let mut pattern: Option<&Bytes> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let more = args.len() - i;
-        if args::is(&args[i], "count") && more >= 2 {
-            count = args::int(&args[i + 1])?;
-            if count < 1 {
-                return Err(Error::Syntax);
-            }
-        } else if args::is(&args[i], "match") && more >= 2 {
-            pattern = (args[i + 1].as_ref() != b"*").then_some(&args[i + 1]);
-        } else {
-            return Err(Error::Syntax);
-        }
-        i += 2;
-    }
-    let matches = |m: &[u8]| pattern.is_none_or(|p| glob_match(p, m, false));
+    let opts = ScanOptions::parse(args)?;
     let fmt = |s: f64| Reply::Bulk(Bytes::from(crate::util::float::fmt_double(s)));
     // A zset Redis keeps as a listpack: everything at once, in order, cursor 0.
     let entries = setting(ex, "zset-max-listpack-entries", 128);
@@ -870,63 +814,28 @@ fn zscan(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         })?;
         if small {
             let mut out = Vec::with_capacity(all.len() * 2);
-            for (m, s) in all.into_iter().filter(|(m, _)| matches(m)) {
+            for (m, s) in all.into_iter().filter(|(m, _)| opts.matches(m)) {
                 out.push(Reply::Bulk(m));
                 out.push(fmt(s));
             }
-            return Ok(reply(0, out));
+            return Ok(scan_reply(0, out));
         }
     }
-    let resume = match cursor {
-        0 => None,
-        c => ex
-            .shared
-            .scan_cursors
-            .get(c)
-            .and_then(|r| r.strip_prefix(CURSOR_TAG).map(<[u8]>::to_vec))
-            .filter(|k| k.starts_with(&z.prefix)),
-    };
-    let mut examined = 0i64;
+    let resume = scan_resume(ex, cursor, &z.prefix);
     let mut out = Vec::new();
-    let mut next: Option<Vec<u8>> = None;
-    let plen = z.prefix.len();
-    ex.ctx
-        .scan_elems(ElemCf::Data, &z.prefix, resume.as_deref(), |k, v| {
-            if examined == count {
-                next = Some(k.to_vec());
-                return false;
-            }
-            examined += 1;
-            let m = &k[plen..];
-            if matches(m) {
-                out.push(Reply::bulk(m));
-                out.push(fmt(score_value(v).unwrap_or(0.0)));
-            }
-            true
-        })?;
-    let cursor = next.map_or(0, |k| {
-        let mut r = CURSOR_TAG.to_vec();
-        r.extend_from_slice(&k);
-        ex.shared.scan_cursors.save(r)
-    });
-    Ok(reply(cursor, out))
+    let cursor = scan_page(ex, &z.prefix, resume.as_deref(), opts.count, |m, v| {
+        if opts.matches(m) {
+            out.push(Reply::bulk(m));
+            out.push(fmt(score_value(v).unwrap_or(0.0)));
+        }
+    })?;
+    Ok(scan_reply(cursor, out))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::storage::{Store, StoreOptions, CF_DATA, CF_SCORE};
-
-    fn count(store: &Store, cf: &str) -> usize {
-        let mut it = store.db().raw_iterator_cf(store.cf(cf));
-        it.seek_to_first();
-        let mut n = 0;
-        while it.valid() {
-            n += 1;
-            it.next();
-        }
-        n
-    }
 
     #[test]
     fn marks_survive_the_payload() {
@@ -1025,13 +934,13 @@ mod tests {
         ctx.commit().expect("commit");
         for cf in [CF_DATA, CF_SCORE] {
             store.db().flush_cf(store.cf(cf)).expect("flush");
-            assert_eq!(count(&store, cf), 100_000);
+            assert_eq!(store.count_entries(cf), 100_000);
         }
         let mut ctx = Ctx::new(&store, now, true);
         assert!(ctx.delete(0, b"big").expect("delete"));
         ctx.commit().expect("commit");
         store.compact_all();
-        assert_eq!(count(&store, CF_DATA), 0);
-        assert_eq!(count(&store, CF_SCORE), 0);
+        assert_eq!(store.count_entries(CF_DATA), 0);
+        assert_eq!(store.count_entries(CF_SCORE), 0);
     }
 }

@@ -158,29 +158,56 @@ impl LexRange {
 
 // ---- range walks ----------------------------------------------------------------------------
 
-/// Walks a range as `t_zset.c` does: from `from` (see [`Z::walk`]) up to the first entry that
-/// satisfies `first` (if it fails `inside`, the range is empty), then `offset` entries are
-/// skipped unchecked, then entries are emitted while they satisfy `inside`, at most `limit`
-/// (negative: no limit). A negative offset gives nothing (Redis skips to the end).
-#[allow(clippy::too_many_arguments)]
+/// A test of a member (score, member) against one bound of a range.
+type Bound<'a> = dyn Fn(f64, &[u8]) -> bool + 'a;
+
+/// Which way a range walk goes and which of the members in range it emits (`LIMIT offset
+/// count`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Window {
+    reverse: bool,
+    offset: i64,
+    /// At most this many (negative: no limit).
+    limit: i64,
+}
+
+impl Window {
+    /// Every member in range, upwards.
+    const ALL: Window = Window {
+        reverse: false,
+        offset: 0,
+        limit: -1,
+    };
+}
+
+/// Walks a range as `t_zset.c` does, from `from` (see [`Z::walk`]), with `gte_min` and
+/// `lte_max` testing its bounds: entries are passed over until one satisfies the bound the walk
+/// meets first (`gte_min` upwards, `lte_max` from the top; if that entry fails the other
+/// bound, the range is empty), then `w.offset` entries are skipped unchecked, then entries are
+/// emitted while they satisfy the other bound, at most `w.limit`. A negative offset gives
+/// nothing (Redis skips to the end).
 fn walk_range(
     ctx: &Ctx<'_>,
     z: &Z,
-    reverse: bool,
+    w: Window,
     from: Option<&[u8]>,
-    offset: i64,
-    limit: i64,
-    first: impl Fn(f64, &[u8]) -> bool,
-    inside: impl Fn(f64, &[u8]) -> bool,
+    gte_min: impl Fn(f64, &[u8]) -> bool,
+    lte_max: impl Fn(f64, &[u8]) -> bool,
     mut emit: impl FnMut(f64, &[u8]),
 ) -> Result<()> {
-    if offset < 0 || limit == 0 {
+    if w.offset < 0 || w.limit == 0 {
         return Ok(());
     }
+    // Upwards the walk meets the min first, from the top the max.
+    let (first, inside): (&Bound, &Bound) = if w.reverse {
+        (&lte_max, &gte_min)
+    } else {
+        (&gte_min, &lte_max)
+    };
     let mut found = false;
-    let mut skip = offset;
-    let mut left = limit;
-    z.walk(ctx, reverse, from, |_, s, m| {
+    let mut skip = w.offset;
+    let mut left = w.limit;
+    z.walk(ctx, w.reverse, from, |_, s, m| {
         if !found {
             if !first(s, m) {
                 return true;
@@ -205,59 +232,33 @@ fn walk_range(
     })
 }
 
-/// The members of `z` in a score range (`reverse`: from the highest).
+/// The members of `z` in a score range (`w.reverse`: from the highest).
 fn walk_score(
     ctx: &Ctx<'_>,
     z: &Z,
     r: &ScoreRange,
-    reverse: bool,
-    offset: i64,
-    limit: i64,
+    w: Window,
     emit: impl FnMut(f64, &[u8]),
 ) -> Result<()> {
-    if reverse {
+    let from = if w.reverse {
         // Stay below the first score above the range.
-        let from = if r.maxex {
+        if r.maxex {
             Some(encode_score(r.max).to_vec())
         } else {
             successor(&encode_score(r.max))
-        };
-        let first = |s: f64, _: &[u8]| r.lte_max(s);
-        let inside = |s: f64, _: &[u8]| r.gte_min(s);
-        walk_range(
-            ctx,
-            z,
-            true,
-            from.as_deref(),
-            offset,
-            limit,
-            first,
-            inside,
-            emit,
-        )
-    } else {
-        let from = if r.minex {
-            successor(&encode_score(r.min))
-        } else {
-            Some(encode_score(r.min).to_vec())
-        };
-        let Some(from) = from else {
+        }
+    } else if r.minex {
+        // No successor: no score is above the range's start.
+        let Some(above) = successor(&encode_score(r.min)) else {
             return Ok(());
         };
-        let first = |s: f64, _: &[u8]| r.gte_min(s);
-        let inside = |s: f64, _: &[u8]| r.lte_max(s);
-        walk_range(
-            ctx,
-            z,
-            false,
-            Some(&from),
-            offset,
-            limit,
-            first,
-            inside,
-            emit,
-        )
-    }
+        Some(above)
+    } else {
+        Some(encode_score(r.min).to_vec())
+    };
+    let gte_min = |s: f64, _: &[u8]| r.gte_min(s);
+    let lte_max = |s: f64, _: &[u8]| r.lte_max(s);
+    walk_range(ctx, z, w, from.as_deref(), gte_min, lte_max, emit)
 }
 
 /// The members of `z` in a lex range, with Redis's listpack algorithm (the first member in
@@ -267,9 +268,7 @@ fn walk_lex(
     ctx: &Ctx<'_>,
     z: &Z,
     r: &LexRange,
-    reverse: bool,
-    offset: i64,
-    limit: i64,
+    w: Window,
     emit: impl FnMut(f64, &[u8]),
 ) -> Result<()> {
     if !r.valid() {
@@ -284,47 +283,24 @@ fn walk_lex(
     let one_score = first[..8] == last[..8];
     let score = &first[..8];
     let with = |m: &[u8], tail: &[u8]| [score, m, tail].concat();
-    if reverse {
-        let from = match (&r.max, one_score) {
+    let from = if w.reverse {
+        match (&r.max, one_score) {
             (_, false) | (Lex::Min, _) => None,
             (Lex::Max, true) => successor(score),
             (Lex::Val(v), true) if r.maxex => Some(with(v, b"")),
             (Lex::Val(v), true) => Some(with(v, b"\0")),
-        };
-        let first = |_: f64, m: &[u8]| r.lte_max(m);
-        let inside = |_: f64, m: &[u8]| r.gte_min(m);
-        walk_range(
-            ctx,
-            z,
-            true,
-            from.as_deref(),
-            offset,
-            limit,
-            first,
-            inside,
-            emit,
-        )
+        }
     } else {
-        let from = match (&r.min, one_score) {
+        match (&r.min, one_score) {
             (_, false) | (Lex::Max, _) => None,
             (Lex::Min, true) => Some(score.to_vec()),
             (Lex::Val(v), true) if r.minex => Some(with(v, b"\0")),
             (Lex::Val(v), true) => Some(with(v, b"")),
-        };
-        let first = |_: f64, m: &[u8]| r.gte_min(m);
-        let inside = |_: f64, m: &[u8]| r.lte_max(m);
-        walk_range(
-            ctx,
-            z,
-            false,
-            from.as_deref(),
-            offset,
-            limit,
-            first,
-            inside,
-            emit,
-        )
-    }
+        }
+    };
+    let gte_min = |_: f64, m: &[u8]| r.gte_min(m);
+    let lte_max = |_: f64, m: &[u8]| r.lte_max(m);
+    walk_range(ctx, z, w, from.as_deref(), gte_min, lte_max, emit)
 }
 
 /// The members of `z` with ranks `start..=end` (negative counts from the end; `reverse`:
@@ -365,17 +341,15 @@ fn walk_rank(
     let skip = if from_back { llen - 1 - b } else { a };
     let n = b - a + 1;
     let mut out = Vec::with_capacity(n.min(1 << 20) as usize);
-    walk_range(
-        ctx,
-        z,
-        from_back,
-        None,
-        skip,
-        n,
-        |_, _| true,
-        |_, _| true,
-        |s, m| out.push((arena.copy(m), s)),
-    )?;
+    let w = Window {
+        reverse: from_back,
+        offset: skip,
+        limit: n,
+    };
+    let all = |_: f64, _: &[u8]| true;
+    walk_range(ctx, z, w, None, all, all, |s, m| {
+        out.push((arena.copy(m), s))
+    })?;
     if from_back != reverse {
         out.reverse();
     }
@@ -400,14 +374,23 @@ enum Spec {
     Lex(LexRange),
 }
 
+impl Spec {
+    /// Parses the bounds `lo` and `hi` of a range by `by`.
+    fn parse(by: By, lo: &[u8], hi: &[u8]) -> Result<Spec> {
+        Ok(match by {
+            By::Rank => Spec::Rank(args::int(lo)?, args::int(hi)?),
+            By::Score => Spec::Score(ScoreRange::parse(lo, hi)?),
+            By::Lex => Spec::Lex(LexRange::parse(lo, hi)?),
+        })
+    }
+}
+
 /// The arguments of `ZRANGE key min max [BYSCORE|BYLEX] [REV] [WITHSCORES] [LIMIT offset
 /// count]` and of its forms (Redis's `zrangeGenericCommand`).
 struct Range {
     spec: Spec,
-    reverse: bool,
     withscores: bool,
-    offset: i64,
-    limit: i64,
+    window: Window,
 }
 
 impl Range {
@@ -461,17 +444,14 @@ impl Range {
             // Given as max, min.
             std::mem::swap(&mut lo, &mut hi);
         }
-        let spec = match by {
-            By::Rank => Spec::Rank(args::int(lo)?, args::int(hi)?),
-            By::Score => Spec::Score(ScoreRange::parse(lo, hi)?),
-            By::Lex => Spec::Lex(LexRange::parse(lo, hi)?),
-        };
         Ok(Range {
-            spec,
-            reverse,
+            spec: Spec::parse(by, lo, hi)?,
             withscores,
-            offset,
-            limit,
+            window: Window {
+                reverse,
+                offset,
+                limit,
+            },
         })
     }
 
@@ -480,11 +460,13 @@ impl Range {
         let mut arena = Arena::new();
         let mut out = Vec::new();
         let push = |s: f64, m: &[u8]| out.push((arena.copy(m), s));
-        let (rev, offset, limit) = (self.reverse, self.offset, self.limit);
+        let w = self.window;
         match &self.spec {
-            Spec::Rank(start, end) => return walk_rank(ctx, z, *start, *end, rev, &mut arena),
-            Spec::Score(r) => walk_score(ctx, z, r, rev, offset, limit, push)?,
-            Spec::Lex(r) => walk_lex(ctx, z, r, rev, offset, limit, push)?,
+            Spec::Rank(start, end) => {
+                return walk_rank(ctx, z, *start, *end, w.reverse, &mut arena)
+            }
+            Spec::Score(r) => walk_score(ctx, z, r, w, push)?,
+            Spec::Lex(r) => walk_lex(ctx, z, r, w, push)?,
         }
         Ok(out)
     }
@@ -543,35 +525,39 @@ pub(super) fn zrangestore(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply
 
 // ---- ZCOUNT, ZLEXCOUNT ----------------------------------------------------------------------
 
-pub(super) fn zcount(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let r = ScoreRange::parse(&args[2], &args[3])?;
+/// ZCOUNT (`by` score) and ZLEXCOUNT (`by` lex): the range is parsed before the key is
+/// looked up; score and lex ranges are counted without copying the members.
+fn count(ex: &mut Exec<'_, '_>, args: &[Bytes], by: By) -> Result<Reply> {
+    let spec = Spec::parse(by, &args[2], &args[3])?;
     let Some(z) = read_zset(ex, &args[1])? else {
         return Ok(Reply::Integer(0));
     };
     let mut n = 0i64;
-    walk_score(&ex.ctx, &z, &r, false, 0, -1, |_, _| n += 1)?;
+    let tally = |_: f64, _: &[u8]| n += 1;
+    match &spec {
+        Spec::Score(r) => walk_score(&ex.ctx, &z, r, Window::ALL, tally)?,
+        Spec::Lex(r) => walk_lex(&ex.ctx, &z, r, Window::ALL, tally)?,
+        Spec::Rank(start, end) => {
+            let mut arena = Arena::new();
+            n = walk_rank(&ex.ctx, &z, *start, *end, false, &mut arena)?.len() as i64;
+        }
+    }
     Ok(Reply::Integer(n))
 }
 
+pub(super) fn zcount(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    count(ex, args, By::Score)
+}
+
 pub(super) fn zlexcount(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let r = LexRange::parse(&args[2], &args[3])?;
-    let Some(z) = read_zset(ex, &args[1])? else {
-        return Ok(Reply::Integer(0));
-    };
-    let mut n = 0i64;
-    walk_lex(&ex.ctx, &z, &r, false, 0, -1, |_, _| n += 1)?;
-    Ok(Reply::Integer(n))
+    count(ex, args, By::Lex)
 }
 
 // ---- ZREMRANGEBYRANK, ZREMRANGEBYSCORE, ZREMRANGEBYLEX --------------------------------------
 
 /// The ZREMRANGEBY* commands: the range is parsed before the key is looked up.
 fn remrange(ex: &mut Exec<'_, '_>, args: &[Bytes], by: By) -> Result<Reply> {
-    let spec = match by {
-        By::Rank => Spec::Rank(args::int(&args[2])?, args::int(&args[3])?),
-        By::Score => Spec::Score(ScoreRange::parse(&args[2], &args[3])?),
-        By::Lex => Spec::Lex(LexRange::parse(&args[2], &args[3])?),
-    };
+    let spec = Spec::parse(by, &args[2], &args[3])?;
     let key = &args[1];
     let db = ex.db();
     let Some(mut z) = write_zset(&mut ex.ctx, db, key)? else {
@@ -579,10 +565,8 @@ fn remrange(ex: &mut Exec<'_, '_>, args: &[Bytes], by: By) -> Result<Reply> {
     };
     let range = Range {
         spec,
-        reverse: false,
         withscores: false,
-        offset: 0,
-        limit: -1,
+        window: Window::ALL,
     };
     let items = range.collect(&ex.ctx, &z)?;
     if items.is_empty() {
