@@ -391,11 +391,6 @@ pub fn note_ready(shared: &Shared, ready: Vec<(u16, Bytes)>) {
     }
 }
 
-/// True when this thread has ready keys to serve.
-pub fn has_pending() -> bool {
-    READY.with(|r| !r.borrow().is_empty())
-}
-
 /// Serves the waiters of every key noted ready on this thread. Call it holding no locks.
 pub fn serve_pending(shared: &Shared) {
     let mut queue: VecDeque<(u16, Bytes)> = READY.with(|r| r.take().into());

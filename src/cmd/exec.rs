@@ -40,8 +40,16 @@ pub fn lock_plan(shared: &Shared, spec: &CommandSpec, args: &[Bytes], db: u16) -
     plan
 }
 
-/// Runs one command for `session` and returns its reply and how the connection goes on.
+/// Runs one command for `session` and returns its reply and how the connection goes on;
+/// clients blocked on keys it filled are served before it returns.
 pub fn dispatch(shared: &Shared, session: &mut Session, args: &[Bytes]) -> (Reply, Flow) {
+    let done = run_one(shared, session, args);
+    blocking::serve_pending(shared);
+    done
+}
+
+/// [`dispatch`] without serving blocked clients (the caller does, holding no locks).
+fn run_one(shared: &Shared, session: &mut Session, args: &[Bytes]) -> (Reply, Flow) {
     shared.stats.commands_processed();
     let spec = match resolve(&shared.commands, args) {
         Ok(spec) => spec,
@@ -100,8 +108,6 @@ pub fn dispatch(shared: &Shared, session: &mut Session, args: &[Bytes]) -> (Repl
         }
     };
     drop(guard);
-    // Clients blocked on keys this command filled are served before anything else runs.
-    blocking::serve_pending(shared);
     (reply, flow)
 }
 
@@ -137,7 +143,7 @@ pub fn execute_batch(
         if run.len() >= 2 {
             let cmds = &cmds[i..i + run.len()];
             let mut group = Group::start(shared, group_plan(shared, session.db, &run, cmds));
-            let replies = group.run(session, &run, cmds);
+            let (replies, _) = group.run(session, &run, cmds);
             i += replies.len();
             group.commit(&mut [(replies, session.resp, &mut *out)]);
             blocking::serve_pending(shared);
@@ -185,6 +191,15 @@ pub fn execute_group(shared: &Shared, work: &mut [Work<Session>]) {
             .map(|a| groupable(shared, &w.session, a))
             .collect();
         match specs {
+            // A lone read locks and writes nothing: it runs at once, outside the group (it
+            // cannot see the group's uncommitted writes, whose replies have not left yet).
+            Some(specs) if specs.len() == 1 && is_plain_read(specs[0]) => {
+                // (Not `dispatch`: serving blocked clients takes locks, and the group holds
+                // some; a read fills nothing anyway.)
+                let (reply, flow) = run_one(shared, &mut w.session, &w.cmds[0]);
+                reply.encode(w.session.resp, &mut w.out);
+                w.flow = flow;
+            }
             Some(specs) if !specs.is_empty() => {
                 let plan = group_plan(shared, w.session.db, &specs, &w.cmds);
                 let joined = match &mut open {
@@ -201,10 +216,10 @@ pub fn execute_group(shared: &Shared, work: &mut [Work<Session>]) {
                 let Some((group, members)) = &mut open else {
                     continue;
                 };
-                let replies = group.run(&mut w.session, &specs, &w.cmds);
+                let (replies, fills_waited) = group.run(&mut w.session, &specs, &w.cmds);
                 let ran = replies.len();
                 members.push((i, replies));
-                if ran < w.cmds.len() || blocking::has_pending() {
+                if fills_waited {
                     // A command filled a key clients wait on: serve them before anything else
                     // runs, then the rest of this batch.
                     if let Some((group, members)) = open.take() {
@@ -269,6 +284,11 @@ fn groupable(shared: &Shared, session: &Session, args: &[Bytes]) -> Option<&'sta
     (keyed && allowed).then_some(spec)
 }
 
+/// A read that locks nothing (GET, HGET, ...).
+fn is_plain_read(spec: &CommandSpec) -> bool {
+    !spec.is_write() && matches!(spec.locking, Locking::None)
+}
+
 /// The locks of a run of key commands in `db`: the db shared and every key's stripe.
 fn group_plan(
     shared: &Shared,
@@ -319,16 +339,16 @@ impl<'s> Group<'s> {
         self.shared.locks.try_extend(&mut self.guard, plan)
     }
 
-    /// Runs `cmds` (their specs resolved) for `session`; their replies, not yet encoded. Stops
-    /// after a command that filled a key some client is blocked on (fewer replies than
-    /// commands then), so the caller commits and serves that client before the next command,
-    /// as Redis does.
+    /// Runs `cmds` (their specs resolved) for `session`; their replies, not yet encoded, and
+    /// whether the last one run filled a key some client is blocked on: it stops there (fewer
+    /// replies than commands then), so the caller commits and serves that client before the
+    /// next command runs, as Redis does.
     fn run(
         &mut self,
         session: &mut Session,
         specs: &[&'static CommandSpec],
         cmds: &[Vec<Bytes>],
-    ) -> Vec<Reply> {
+    ) -> (Vec<Reply>, bool) {
         let shared = self.shared;
         let mut replies = Vec::with_capacity(specs.len());
         for (spec, args) in specs.iter().zip(cmds) {
@@ -358,10 +378,10 @@ impl<'s> Group<'s> {
                 .any(|(db, key)| shared.waiters.is_waited(*db, key));
             self.ctx = Some(ctx);
             if fills_waited {
-                break;
+                return (replies, true);
             }
         }
-        replies
+        (replies, false)
     }
 
     /// Commits, then encodes each member's replies (or, if the commit failed, its error in
