@@ -95,6 +95,12 @@ fn encode_resp2(reply: Reply, out: &mut BytesMut) {
                 encode_resp2(v, out);
             }
         }
+        // The common shapes are written directly (no frame, no length computed with log10).
+        Reply::Bulk(b) | Reply::Verbatim(_, b) => write_bulk(out, &b),
+        Reply::Double(d) => write_bulk(out, crate::util::float::fmt_double(d).as_bytes()),
+        Reply::Integer(i) => write_int_line(out, b':', i),
+        Reply::Boolean(b) => write_int_line(out, b':', b as i64),
+        Reply::Nil => out.extend_from_slice(b"$-1\r\n"),
         other => {
             let frame = to_frame2(other);
             // Encoding a well-formed frame into a growable buffer cannot fail.
@@ -104,8 +110,36 @@ fn encode_resp2(reply: Reply, out: &mut BytesMut) {
 }
 
 fn write_header(out: &mut BytesMut, tag: u8, n: usize) {
+    write_int_line(out, tag, n as i64);
+}
+
+/// `tag`, the decimal `n`, CRLF (`:12\r\n`, `*3\r\n`).
+fn write_int_line(out: &mut BytesMut, tag: u8, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.reserve(24);
     out.extend_from_slice(&[tag]);
-    out.extend_from_slice(n.to_string().as_bytes());
+    if n < 0 {
+        out.extend_from_slice(b"-");
+    }
+    out.extend_from_slice(&digits[at..]);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// A bulk string: `$len\r\n`, the bytes, CRLF.
+fn write_bulk(out: &mut BytesMut, b: &[u8]) {
+    write_int_line(out, b'$', b.len() as i64);
+    out.reserve(b.len() + 2);
+    out.extend_from_slice(b);
     out.extend_from_slice(b"\r\n");
 }
 
@@ -177,5 +211,19 @@ mod tests {
         );
         assert_eq!(enc(Reply::Array(vec![])), b"*0\r\n");
         assert_eq!(enc(Reply::Boolean(true)), b":1\r\n");
+        assert_eq!(enc(Reply::Integer(0)), b":0\r\n");
+        assert_eq!(enc(Reply::Integer(i64::MIN)), b":-9223372036854775808\r\n");
+        assert_eq!(enc(Reply::Integer(i64::MAX)), b":9223372036854775807\r\n");
+        assert_eq!(enc(Reply::bulk(b"")), b"$0\r\n\r\n");
+        assert_eq!(enc(Reply::Double(1.5)), b"$3\r\n1.5\r\n");
+        assert_eq!(
+            enc(Reply::Verbatim("txt", Bytes::from_static(b"hi"))),
+            b"$2\r\nhi\r\n"
+        );
+        let big = vec![b'x'; 1234];
+        let mut want = b"*1\r\n$1234\r\n".to_vec();
+        want.extend_from_slice(&big);
+        want.extend_from_slice(b"\r\n");
+        assert_eq!(enc(Reply::Array(vec![Reply::bulk(&big)])), want);
     }
 }
