@@ -115,23 +115,9 @@ fn write_header(out: &mut BytesMut, tag: u8, n: usize) {
 
 /// `tag`, the decimal `n`, CRLF (`:12\r\n`, `*3\r\n`).
 fn write_int_line(out: &mut BytesMut, tag: u8, n: i64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut v = n.unsigned_abs();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
     out.reserve(24);
     out.extend_from_slice(&[tag]);
-    if n < 0 {
-        out.extend_from_slice(b"-");
-    }
-    out.extend_from_slice(&digits[at..]);
+    out.extend_from_slice(crate::util::number::fmt_i64(n).as_bytes());
     out.extend_from_slice(b"\r\n");
 }
 
