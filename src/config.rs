@@ -16,7 +16,7 @@
 //! What Talus does with each parameter, where it differs from Redis:
 //! - `port 0` means "any free port" (Redis: no TCP listener); the log line and INFO show the
 //!   real port. `bind`, `port`, `dir`, `databases`, `io-threads`, `exec-threads` (Talus's
-//!   executor threads), `logfile` and `daemonize` are fixed at start (CONFIG SET refuses them as
+//!   executor threads), `exec-transport`, `logfile` and `daemonize` are fixed at start (CONFIG SET refuses them as
 //!   immutable; Redis can rebind at run time). An empty `bind` listens on 0.0.0.0; a leading `-`
 //!   (optional address) and `*` / `::*` are accepted as in Redis.
 //! - `dir` is the RocksDB directory itself (default `./talus-data`); CONFIG GET reports it as an
@@ -177,6 +177,19 @@ pub static PARAMS: &[Param] = &[
     // TODO(lead): measure on more cores before making these defaults depend on the core count.
     p("io-threads", int(1, 128), "1", false),
     p("exec-threads", int(1, 1024), "1", false),
+    // Talus's own: how batches reach the executors (fixed at start; see
+    // talus_actors::ExecTransport and the README's Threads section).
+    p(
+        "exec-transport",
+        Type::Enum(&[
+            "direct",
+            "forwarded",
+            "syncarbiter",
+            "syncarbiter-dedicated",
+        ]),
+        "direct",
+        false,
+    ),
     // Talus's own: the bound of the in-memory meta cache in front of RocksDB (0 = off).
     p("cache-max-memory", mem(0, LONG_MAX as u64), "256mb", true),
     // Talus's own: RocksDB's memtable size per column family (fixed at start). Small memtables
@@ -648,6 +661,16 @@ impl Config {
     /// `hz`, clamped to 1..=500 as Redis does.
     pub fn hz(&self) -> u32 {
         self.int("hz").unwrap_or(10).clamp(HZ_RANGE.0, HZ_RANGE.1) as u32
+    }
+    /// `exec-transport`: how batches reach the executors.
+    pub fn exec_transport(&self) -> talus_actors::ExecTransport {
+        use talus_actors::ExecTransport;
+        match &self.values.read()[index("exec-transport")] {
+            Value::Enum("forwarded") => ExecTransport::Forwarded,
+            Value::Enum("syncarbiter") => ExecTransport::SyncArbiter,
+            Value::Enum("syncarbiter-dedicated") => ExecTransport::SyncArbiterDedicated,
+            _ => ExecTransport::Direct,
+        }
     }
     /// `loglevel` (`debug`, `verbose`, `notice` or `warning`).
     pub fn loglevel(&self) -> &'static str {

@@ -104,7 +104,7 @@ impl Server {
             })
         };
         let service = Arc::new(TalusService::new(shared.clone(), on_shutdown));
-        let handle = talus_actors::start(service, server_cfg)
+        let handle = talus_actors::start_with(service, server_cfg, shared.config.exec_transport())
             .map_err(|e| crate::error::Error::err(format!("cannot listen: {e}")))?;
         log::info!(
             "Talus {} ready to accept connections at {} (data dir {}, io-threads {}, exec-threads {})",

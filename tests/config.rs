@@ -281,6 +281,7 @@ fn config_set_refusals() {
         "bind",
         "io-threads",
         "exec-threads",
+        "exec-transport",
         "logfile",
         "daemonize",
         "DAEMONIZE",
@@ -782,4 +783,22 @@ fn cache_max_memory_can_change_at_runtime() {
     let _: i64 = redis::cmd("DEL").arg("k1").query(&mut con).unwrap();
     assert_eq!(get(&mut con, "k1"), None);
     assert_eq!(get(&mut con, "k0").as_deref(), Some("0"));
+}
+
+#[test]
+fn every_exec_transport_serves() {
+    for transport in [
+        "direct",
+        "forwarded",
+        "syncarbiter",
+        "syncarbiter-dedicated",
+    ] {
+        let s = TestServer::start(&["--exec-transport", transport]);
+        let mut con = s.conn();
+        assert_eq!(get1(&mut con, "exec-transport"), transport);
+        let n: i64 = redis::cmd("INCR").arg("k").query(&mut con).unwrap();
+        assert_eq!(n, 1, "{transport}");
+        let v: String = redis::cmd("GET").arg("k").query(&mut con).unwrap();
+        assert_eq!(v, "1", "{transport}");
+    }
 }
