@@ -8,7 +8,7 @@
 mod common;
 
 use common::cmds::*;
-use common::{cmd_err, wait_until, RefRedis, TestServer};
+use common::{cmd_err, wait_until, RefRedis, Rng, TestServer};
 use redis::Value;
 use std::time::Duration;
 
@@ -318,26 +318,6 @@ fn wrong_arity() {
 }
 
 // ---- differential checks against redis-server --------------------------------------------------
-
-/// A small deterministic generator (xorshift64*), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
 
 /// Random bitmaps (runs of 0x00/0xff and random bytes) and random BITCOUNT/BITPOS/GETBIT/SETBIT
 /// arguments, replies compared with redis-server's (skipped, saying so, when it is missing).

@@ -8,27 +8,12 @@ mod common;
 #[path = "differential/support.rs"]
 mod support;
 
-use common::TestServer;
+use common::{Rng, TestServer};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 use support::{encode, reply_len, show};
-
-/// A small deterministic generator (xorshift64*), so a failure reproduces.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// The model: string keys only, integer-ness as Redis's INCR sees it.
 #[derive(Default)]

@@ -571,25 +571,9 @@ fn restart_keeps_sets() {
 
 // ---- differential against redis-server -------------------------------------------------------
 
-/// Runs `script` on Talus and on redis-server and compares the raw replies (normalisers:
-/// see `support::compare_script`). Skips, saying so, without redis-server.
-fn differential(script: &str) {
-    let redis = match support::RedisServer::start() {
-        Ok(r) => r,
-        Err(e) => {
-            println!("SKIPPED differential: {e}");
-            return;
-        }
-    };
-    let talus = TestServer::start(&[]);
-    let (count, bad) = support::compare_script(talus.addr, redis.addr, script);
-    println!("{count} commands, {} mismatches", bad.len());
-    assert!(bad.is_empty(), "mismatches:\n{}", bad.join("\n"));
-}
-
 #[test]
 fn differential_sets() {
-    differential(SET_SCRIPT);
+    support::differential(SET_SCRIPT);
 }
 
 const SET_SCRIPT: &str = r#"

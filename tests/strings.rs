@@ -8,7 +8,7 @@
 mod common;
 
 use common::cmds::*;
-use common::{cmd_err, wait_until, RefRedis, TestServer};
+use common::{cmd_err, wait_until, RefRedis, Rng, TestServer};
 use redis::Value;
 use std::time::Duration;
 
@@ -989,33 +989,6 @@ fn mset_is_never_seen_half_applied() {
 }
 
 // ---- differential checks against redis-server --------------------------------------------------
-
-/// A small deterministic generator (xorshift64*), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len() as u64) as usize]
-    }
-
-    fn text(&mut self, alphabet: &[u8], max: u64) -> Vec<u8> {
-        let n = self.below(max + 1);
-        (0..n)
-            .map(|_| alphabet[self.below(alphabet.len() as u64) as usize])
-            .collect()
-    }
-}
 
 /// Random GETRANGE / SETRANGE / APPEND / LCS / INCRBYFLOAT / SET option mixes, replies compared
 /// with redis-server's (skipped, saying so, when redis-server is not installed).

@@ -309,21 +309,7 @@ impl<S: Service> Connection<S> {
                 }
                 err => (flow, err),
             };
-            let written = match writer.as_mut() {
-                Some(w) if !out.is_empty() => tokio::select! {
-                    biased;
-                    _ = kill.cancelled() => false,
-                    r = w.write_all(&out) => match r {
-                        Ok(()) => true,
-                        Err(e) => {
-                            log::debug!("client {id}: write error: {e}");
-                            false
-                        }
-                    },
-                },
-                Some(_) => true,
-                None => false,
-            };
+            let written = write_out(writer.as_mut(), &out, &kill, id).await;
             (session, out, flow, rest, err, writer, written)
         };
         ctx.wait(fut.into_actor(self).map(
@@ -421,20 +407,7 @@ impl<S: Service> Connection<S> {
         let kill = self.shared.kill.clone();
         let id = self.id;
         let fut = async move {
-            let written = match writer.as_mut() {
-                Some(w) => tokio::select! {
-                    biased;
-                    _ = kill.cancelled() => false,
-                    r = w.write_all(&reply) => match r {
-                        Ok(()) => true,
-                        Err(e) => {
-                            log::debug!("client {id}: write error: {e}");
-                            false
-                        }
-                    },
-                },
-                None => false,
-            };
+            let written = write_out(writer.as_mut(), &reply, &kill, id).await;
             (writer, written)
         };
         ctx.wait(fut.into_actor(self).map(|(writer, written), act, ctx| {
@@ -445,6 +418,33 @@ impl<S: Service> Connection<S> {
                 ctx.stop();
             }
         }));
+    }
+}
+
+/// Writes `buf` whole (nothing to write is a success); false if the connection has no writer,
+/// the write failed, or `kill` fired first (a stalled write is abandoned).
+async fn write_out(
+    writer: Option<&mut OwnedWriteHalf>,
+    buf: &[u8],
+    kill: &CancellationToken,
+    id: u64,
+) -> bool {
+    let Some(w) = writer else {
+        return false;
+    };
+    if buf.is_empty() {
+        return true;
+    }
+    tokio::select! {
+        biased;
+        _ = kill.cancelled() => false,
+        r = w.write_all(buf) => match r {
+            Ok(()) => true,
+            Err(e) => {
+                log::debug!("client {id}: write error: {e}");
+                false
+            }
+        },
     }
 }
 

@@ -38,3 +38,29 @@ pub fn text(arg: &[u8]) -> String {
 pub fn owned(arg: &Bytes) -> Bytes {
     arg.clone()
 }
+
+/// Parses a cursor as Redis does (`strtoul` on the C string: a sign is allowed and a negative
+/// number wraps, the empty string is 0; leading space, junk or overflow: `ERR invalid cursor`).
+pub fn parse_cursor(arg: &[u8]) -> Result<u64> {
+    let invalid = || Error::err("invalid cursor");
+    let s = arg.split(|&b| b == 0).next().unwrap_or_default();
+    let Some(&first) = s.first() else {
+        return Ok(0);
+    };
+    let (neg, digits) = match first {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(invalid());
+    }
+    let mut n: u64 = 0;
+    for &d in digits {
+        n = n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add((d - b'0') as u64))
+            .ok_or_else(invalid)?;
+    }
+    Ok(if neg { n.wrapping_neg() } else { n })
+}

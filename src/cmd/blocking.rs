@@ -27,7 +27,7 @@ use crate::shared::Shared;
 use crate::storage::context::Ctx;
 use crate::storage::encoding::Kind;
 use crate::storage::locks::LockPlan;
-use crate::waiters::{Waiter, WaiterId};
+use crate::waiters::Waiter;
 use bytes::{Bytes, BytesMut};
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -429,7 +429,7 @@ fn serve_key(shared: &Shared, db: u16, key: &Bytes) {
             }
             _ => break,
         }
-        let Some(waiter) = take(shared, id) else {
+        let Some(waiter) = shared.waiters.remove(id) else {
             continue; // timed out or gone meanwhile
         };
         let sp = ctx.savepoint();
@@ -477,10 +477,6 @@ fn plan_for(shared: &Shared, db: u16, key: &Bytes) -> LockPlan {
         }
     }
     plan
-}
-
-fn take(shared: &Shared, id: WaiterId) -> Option<Waiter> {
-    shared.waiters.remove(id)
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@
 //!   below. Scans start there, so elements popped from the front (SPOP) do not leave
 //!   tombstones every later scan must step over. Hashes keep it empty; sets maintain it.
 
+use super::args::parse_cursor;
 use super::strings::{read, write};
 use super::{args, flags::*, CommandSpec, Exec};
 use crate::error::{Error, Result};
@@ -366,32 +367,6 @@ pub(crate) fn rand_count(arg: &[u8]) -> Result<i64> {
 /// The tag in front of a HSCAN/SSCAN/ZSCAN resume key in the cursor table, so that SCAN
 /// (which checks the db prefix) never resumes from it.
 const CURSOR_TAG: &[u8] = b"\xff\xff#";
-
-/// Parses a cursor as Redis does (`strtoul` on the C string: a sign is allowed and a negative
-/// number wraps, the empty string is 0; leading space, junk or overflow: `ERR invalid cursor`).
-pub(crate) fn parse_cursor(arg: &[u8]) -> Result<u64> {
-    let invalid = || Error::err("invalid cursor");
-    let s = arg.split(|&b| b == 0).next().unwrap_or_default();
-    let Some(&first) = s.first() else {
-        return Ok(0);
-    };
-    let (neg, digits) = match first {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(invalid());
-    }
-    let mut n: u64 = 0;
-    for &d in digits {
-        n = n
-            .checked_mul(10)
-            .and_then(|n| n.checked_add((d - b'0') as u64))
-            .ok_or_else(invalid)?;
-    }
-    Ok(if neg { n.wrapping_neg() } else { n })
-}
 
 /// `HSCAN`/`SSCAN key cursor [MATCH pattern] [COUNT count]` (Redis's `scanGenericCommand`
 /// order: cursor, key, then options). `with_values` adds each hash field's value.

@@ -20,6 +20,7 @@
 //! - RENAME and MOVE copy a collection's elements (O(N)) where Redis moves a pointer.
 //! - Readers never delete expired keys (they hold no locks); writers do, as Redis's lazy expiry.
 
+use super::args::parse_cursor;
 use super::{args, flags::*, spec, CommandSpec, Exec, KeySpec, Locking};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
@@ -622,36 +623,6 @@ struct Scan {
     pattern: Option<Bytes>,
     count: u64,
     type_name: Option<Bytes>,
-}
-
-/// Parses a cursor as Redis does (`strtoul` base 10 on the C string: a sign is allowed and a
-/// negative number wraps, the empty string is 0; leading space, trailing junk or overflow are
-/// `ERR invalid cursor`).
-fn parse_cursor(arg: &[u8]) -> Result<u64> {
-    let invalid = || Error::err("invalid cursor");
-    let s = arg.split(|&b| b == 0).next().unwrap_or_default();
-    let Some(&first) = s.first() else {
-        return Ok(0);
-    };
-    if first.is_ascii_whitespace() || first == 0x0b {
-        return Err(invalid());
-    }
-    let (neg, digits) = match first {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(invalid());
-    }
-    let mut n: u64 = 0;
-    for &d in digits {
-        n = n
-            .checked_mul(10)
-            .and_then(|n| n.checked_add((d - b'0') as u64))
-            .ok_or_else(invalid)?;
-    }
-    Ok(if neg { n.wrapping_neg() } else { n })
 }
 
 impl Scan {

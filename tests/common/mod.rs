@@ -273,3 +273,34 @@ impl Drop for RefRedis {
         let _ = self.child.wait();
     }
 }
+
+/// A small deterministic generator (xorshift64*), so a failing random test reproduces.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next value.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A value in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// One of `items`.
+    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+
+    /// Up to `max` bytes drawn from `alphabet`.
+    pub fn text(&mut self, alphabet: &[u8], max: u64) -> Vec<u8> {
+        let n = self.below(max + 1);
+        (0..n)
+            .map(|_| alphabet[self.below(alphabet.len() as u64) as usize])
+            .collect()
+    }
+}

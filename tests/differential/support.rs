@@ -502,3 +502,20 @@ pub fn compare_script(talus: SocketAddr, redis: SocketAddr, script: &str) -> (us
     }
     (count, bad)
 }
+
+/// Runs `script` on a Talus started for it and on redis-server and asserts the raw replies
+/// are the same (normalisers: see [`compare_script`]). Skips, saying so, without
+/// redis-server. (Every test crate that includes this file also has `mod common`.)
+pub fn differential(script: &str) {
+    let redis = match RedisServer::start() {
+        Ok(r) => r,
+        Err(e) => {
+            println!("SKIPPED differential: {e}");
+            return;
+        }
+    };
+    let talus = crate::common::TestServer::start(&[]);
+    let (count, bad) = compare_script(talus.addr, redis.addr, script);
+    println!("{count} commands, {} mismatches", bad.len());
+    assert!(bad.is_empty(), "mismatches:\n{}", bad.join("\n"));
+}

@@ -48,9 +48,10 @@ mod store;
 #[allow(unused_imports)]
 pub(crate) use pop::{mpop, mpop_reply, pop, pop_reply, MPop};
 
+use super::args::parse_cursor;
 use super::hashes::{
-    parse_cursor, rand_count, random_elems, random_one, read_meta, scan_page, scan_reply,
-    scan_resume, Arena, ScanOptions, EXACT_LIMIT,
+    rand_count, random_elems, random_one, read_meta, scan_page, scan_reply, scan_resume, Arena,
+    ScanOptions, EXACT_LIMIT,
 };
 use super::introspect::setting;
 use super::spec;
