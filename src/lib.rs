@@ -6,6 +6,7 @@
 //! - [`cmd`] holds the command table and the command families;
 //! - [`storage`] is the RocksDB layer (encoding, storage context, locks, expiry).
 
+pub mod calls;
 pub mod cmd;
 pub mod config;
 pub mod error;

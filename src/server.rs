@@ -62,6 +62,7 @@ impl Server {
             run_id: run_id(),
             watches: Default::default(),
             waiters: Default::default(),
+            calls: Default::default(),
         });
 
         let stop = Arc::new(AtomicBool::new(false));

@@ -39,6 +39,8 @@ pub struct Session {
     pub blocked: Option<crate::waiters::WaiterId>,
     /// Answers this client later (a blocked command's reply).
     pub client: talus_actors::ClientHandle,
+    /// The name of the last command run (`client|list`), for CLIENT LIST.
+    pub last_cmd: &'static str,
 }
 
 impl Session {
@@ -66,6 +68,7 @@ impl Session {
             in_exec: false,
             blocked: None,
             client,
+            last_cmd: "NULL",
         }
     }
 }

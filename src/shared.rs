@@ -115,6 +115,8 @@ pub struct Shared {
     pub watches: crate::watch::WatchRegistry,
     /// Clients blocked on keys (BLPOP, ...).
     pub waiters: crate::waiters::Waiters,
+    /// INFO commandstats / errorstats and the SLOWLOG.
+    pub calls: crate::calls::Calls,
 }
 
 impl Shared {

@@ -53,14 +53,15 @@ fn run_one(shared: &Shared, session: &mut Session, args: &[Bytes]) -> (Reply, Fl
     shared.stats.commands_processed();
     let spec = match resolve(&shared.commands, args) {
         Ok(spec) => spec,
-        Err(e) => return (e.into(), Flow::Continue),
+        Err(e) => {
+            let known = shared.commands.get(args.first().map_or(&[][..], |a| &a[..]));
+            return (rejected(shared, known, e.to_string()), Flow::Continue);
+        }
     };
     // Checked against the current requirepass: clearing it lets unauthenticated clients in.
     if spec.flags & flags::NO_AUTH == 0 && shared.config.auth_required(session.authenticated) {
-        return (
-            Reply::error("NOAUTH Authentication required."),
-            Flow::Continue,
-        );
+        let text = "NOAUTH Authentication required.";
+        return (rejected(shared, Some(spec), text.into()), Flow::Continue);
     }
     let plan = lock_plan(shared, spec, args, session.db);
     let guard = shared.locks.lock(&plan);
@@ -79,7 +80,7 @@ fn run_one(shared: &Shared, session: &mut Session, args: &[Bytes]) -> (Reply, Fl
         ctx,
         flow: Flow::Continue,
     };
-    let result = (spec.handler)(&mut exec, args);
+    let result = invoke(spec, &mut exec, args);
     let Exec {
         ctx,
         mut flow,
@@ -109,6 +110,34 @@ fn run_one(shared: &Shared, session: &mut Session, args: &[Bytes]) -> (Reply, Fl
     };
     drop(guard);
     (reply, flow)
+}
+
+/// Runs a command's handler, with the accounting every command gets (MONITOR, timing for
+/// SLOWLOG and commandstats, errorstats). Every path that runs a command goes through here.
+pub(crate) fn invoke(
+    spec: &'static CommandSpec,
+    ex: &mut Exec<'_, '_>,
+    args: &[Bytes],
+) -> crate::error::Result<Reply> {
+    ex.session.last_cmd = spec.name;
+    let started = std::time::Instant::now();
+    let result = (spec.handler)(ex, args);
+    let micros = started.elapsed().as_micros() as u64;
+    let error = match &result {
+        Ok(Reply::Error(text)) => Some(std::borrow::Cow::Borrowed(&text[..])),
+        Ok(_) => None,
+        Err(e) => Some(std::borrow::Cow::Owned(e.to_string())),
+    };
+    ex.shared
+        .calls
+        .executed(spec, args, ex.session, micros, error.as_deref());
+    result
+}
+
+/// Counts a command refused before it ran and returns its error reply.
+pub(crate) fn rejected(shared: &Shared, spec: Option<&'static CommandSpec>, text: String) -> Reply {
+    shared.calls.rejected(spec, &text);
+    Reply::error(text)
 }
 
 /// Runs a client's batch in order, appending each encoded reply to `out`, and says how the
@@ -364,7 +393,7 @@ impl<'s> Group<'s> {
                 ctx,
                 flow: Flow::Continue,
             };
-            let result = (spec.handler)(&mut exec, args);
+            let result = invoke(spec, &mut exec, args);
             let mut ctx = exec.ctx;
             replies.push(match result {
                 Ok(reply) => reply,

@@ -114,7 +114,7 @@ fn refuse(shared: &Shared, session: &mut Session, e: Error) -> Reply {
     if let Some(m) = session.multi.as_mut() {
         m.failed = true;
     }
-    e.into()
+    super::exec::rejected(shared, None, e.to_string())
 }
 
 /// `MULTI`.
@@ -211,7 +211,7 @@ fn run(ex: &mut Exec<'_, '_>, queue: &[Queued], watches: Option<&Watches>) -> Re
             ctx,
             flow: Flow::Continue,
         };
-        let result = (q.spec.handler)(&mut inner, &q.args);
+        let result = super::exec::invoke(q.spec, &mut inner, &q.args);
         if inner.flow != Flow::Continue {
             ex.flow = inner.flow;
         }
