@@ -10,6 +10,7 @@ pub mod calls;
 pub mod cmd;
 pub mod config;
 pub mod error;
+pub mod pubsub;
 pub mod reply;
 pub mod server;
 pub mod service;

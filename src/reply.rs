@@ -38,6 +38,9 @@ pub enum Reply {
     Verbatim(&'static str, Bytes),
     /// Nothing at all is sent (SHUTDOWN's success: the connection just closes).
     NoReply,
+    /// Several replies to one command, sent one after the other (SUBSCRIBE a b answers once
+    /// per channel). Inside EXEC's array they count as one element, as in Redis.
+    Multi(Vec<Reply>),
 }
 
 impl Reply {
@@ -82,6 +85,11 @@ fn encode_resp2(reply: Reply, out: &mut BytesMut) {
     match reply {
         Reply::NilArray => out.extend_from_slice(b"*-1\r\n"),
         Reply::NoReply => {}
+        Reply::Multi(replies) => {
+            for r in replies {
+                encode_resp2(r, out);
+            }
+        }
         Reply::Array(items) | Reply::Set(items) => {
             write_header(out, b'*', items.len());
             for item in items {
@@ -147,9 +155,12 @@ fn to_frame2(reply: Reply) -> Frame2 {
         Reply::Double(d) => Frame2::BulkString(Bytes::from(crate::util::float::fmt_double(d))),
         Reply::Boolean(b) => Frame2::Integer(b as i64),
         // Arrays are written by encode_resp2 itself.
-        Reply::NilArray | Reply::Array(_) | Reply::Set(_) | Reply::Map(_) | Reply::NoReply => {
-            Frame2::Null
-        }
+        Reply::NilArray
+        | Reply::Array(_)
+        | Reply::Set(_)
+        | Reply::Map(_)
+        | Reply::NoReply
+        | Reply::Multi(_) => Frame2::Null,
     }
 }
 

@@ -63,6 +63,7 @@ impl Server {
             watches: Default::default(),
             waiters: Default::default(),
             calls: Default::default(),
+            pubsub: Default::default(),
         });
 
         let stop = Arc::new(AtomicBool::new(false));

@@ -66,6 +66,7 @@ impl Service for TalusService {
         }
         // A client that leaves inside MULTI leaves nothing: its queue goes with the session.
         self.shared.watches.unwatch(&mut session.watches);
+        cmd::pubsub::leave_all(&self.shared, &mut session);
     }
 
     fn requires_auth(&self, session: &Session) -> bool {

@@ -41,6 +41,8 @@ pub struct Session {
     pub client: talus_actors::ClientHandle,
     /// The name of the last command run (`client|list`), for CLIENT LIST.
     pub last_cmd: &'static str,
+    /// Channels, patterns and shard channels subscribed to.
+    pub subs: Option<Box<crate::pubsub::Subscriptions>>,
 }
 
 impl Session {
@@ -69,6 +71,12 @@ impl Session {
             blocked: None,
             client,
             last_cmd: "NULL",
+            subs: None,
         }
+    }
+
+    /// True while subscribed to any channel, pattern or shard channel.
+    pub fn subscribed(&self) -> bool {
+        self.subs.as_ref().is_some_and(|s| s.any())
     }
 }

@@ -117,6 +117,8 @@ pub struct Shared {
     pub waiters: crate::waiters::Waiters,
     /// INFO commandstats / errorstats and the SLOWLOG.
     pub calls: crate::calls::Calls,
+    /// Pub/sub subscriptions.
+    pub pubsub: crate::pubsub::PubSub,
 }
 
 impl Shared {
@@ -136,6 +138,7 @@ impl Shared {
         self.watches.touched(&effects);
         // Keys made ready for blocked clients are served once the locks are released.
         crate::cmd::blocking::note_ready(self, std::mem::take(&mut effects.ready));
+        crate::cmd::pubsub::deliver(self, std::mem::take(&mut effects.published), &effects.events);
         if effects.expired > 0 {
             self.stats
                 .expired_keys

@@ -85,18 +85,35 @@ struct SessionSlot<T>(Option<T>);
 
 impl<T> Unpin for SessionSlot<T> {}
 
-/// The reply of a connection's blocked request, delivered by whoever served it (through a
-/// [`ClientHandle`](crate::ClientHandle)).
-pub struct Unblock(pub BytesMut);
+/// What other threads send a connection through its [`ClientHandle`](crate::ClientHandle).
+pub enum ConnEvent {
+    /// The reply of the connection's blocked request, from whoever served it.
+    Unblock(BytesMut),
+    /// Out-of-band output (pub/sub messages, MONITOR lines), written after the current write.
+    Push(bytes::Bytes),
+    /// A pause ended early: retry the waiting requests now.
+    Resume,
+}
 
-impl Message for Unblock {
+impl Message for ConnEvent {
     type Result = ();
 }
 
-/// A connection whose request blocked ([`Flow::Block`]).
+/// Writes the pushed output gathered so far (queued behind the pushes already in the mailbox,
+/// so a burst of pushes costs one write).
+struct FlushPushes;
+
+impl Message for FlushPushes {
+    type Result = ();
+}
+
+/// A connection whose request blocked ([`Flow::Block`]) or waits for a pause to end
+/// ([`Flow::Retry`]).
 struct Blocked {
     /// The timeout timer, if the request has a timeout.
     timer: Option<SpawnHandle>,
+    /// Paused (retry the requests when the timer fires or on resume), not blocked.
+    retry: bool,
 }
 
 /// One client connection.
@@ -120,6 +137,11 @@ pub struct Connection<S: Service> {
     /// The requests after a blocked one, and the protocol error that ended their batch.
     pending: Vec<Args>,
     pending_err: Option<ProtocolError>,
+    /// This connection's handle (pushes are accounted against it).
+    handle: crate::service::ClientHandle,
+    /// Pushed output not yet written, and whether a flush is queued.
+    push_out: BytesMut,
+    flush_queued: bool,
 }
 
 impl<S: Service> Connection<S> {
@@ -132,6 +154,7 @@ impl<S: Service> Connection<S> {
         worker: Addr<Worker<S>>,
         shared: Rc<ConnShared>,
         session: S::Session,
+        handle: crate::service::ClientHandle,
         reader: OwnedReadHalf,
         writer: OwnedWriteHalf,
     ) -> Self {
@@ -152,6 +175,9 @@ impl<S: Service> Connection<S> {
             blocked: None,
             pending: Vec::new(),
             pending_err: None,
+            handle,
+            push_out: BytesMut::new(),
+            flush_queued: false,
         }
     }
 
@@ -328,9 +354,16 @@ impl<S: Service> Connection<S> {
                     Flow::Block { timeout_ms, .. } if alive => {
                         act.pending = rest;
                         act.pending_err = err;
-                        act.block(timeout_ms, ctx);
+                        act.block(timeout_ms, false, ctx);
                     }
-                    Flow::Continue | Flow::Close | Flow::Block { .. } => ctx.stop(),
+                    Flow::Retry { after_ms, .. } if alive => {
+                        act.pending = rest;
+                        act.pending_err = err;
+                        act.block(after_ms.max(1), true, ctx);
+                    }
+                    Flow::Continue | Flow::Close | Flow::Block { .. } | Flow::Retry { .. } => {
+                        ctx.stop()
+                    }
                     Flow::Shutdown => {
                         log::info!("client {} asked the server to shut down", act.id);
                         act.server.stop_requested.cancel();
@@ -358,15 +391,30 @@ impl<S: Service> Connection<S> {
         }
     }
 
-    /// A request blocked: wait for its answer (or its timeout), reading the socket meanwhile.
-    fn block(&mut self, timeout_ms: u64, ctx: &mut Context<Self>) {
+    /// A request blocked (or must wait for a pause to end, `retry`): wait for its answer (or
+    /// its timeout), reading the socket meanwhile.
+    fn block(&mut self, timeout_ms: u64, retry: bool, ctx: &mut Context<Self>) {
         self.shared.exempt_idle.set(true);
         // Clamped to about 35 years: a timer that far out never fires anyway.
         let wait = Duration::from_millis(timeout_ms.min(1 << 40));
         let timer =
             (timeout_ms > 0).then(|| ctx.run_later(wait, |act, ctx| act.block_timed_out(ctx)));
-        self.blocked = Some(Blocked { timer });
+        self.blocked = Some(Blocked { timer, retry });
         self.read(ctx);
+    }
+
+    /// A pause ended (its timer, or a resume): run the waiting requests again.
+    fn resume(&mut self, ctx: &mut Context<Self>) {
+        match self.blocked.take() {
+            Some(Blocked { timer, retry: true }) => {
+                if let Some(timer) = timer {
+                    ctx.cancel_future(timer);
+                }
+                self.shared.exempt_idle.set(false);
+                self.next(ctx);
+            }
+            other => self.blocked = other,
+        }
     }
 
     /// The blocked request's timeout passed: the service withdraws it and gives its timeout
@@ -374,6 +422,10 @@ impl<S: Service> Connection<S> {
     fn block_timed_out(&mut self, ctx: &mut Context<Self>) {
         if let Some(b) = self.blocked.as_mut() {
             b.timer = None;
+            if b.retry {
+                self.resume(ctx);
+                return;
+            }
         } else {
             return;
         }
@@ -395,7 +447,7 @@ impl<S: Service> Connection<S> {
 
     /// The blocked request was answered: write its reply, then go on.
     fn unblocked(&mut self, reply: BytesMut, ctx: &mut Context<Self>) {
-        let Some(blocked) = self.blocked.take() else {
+        let Some(blocked) = self.blocked.take_if(|b| !b.retry) else {
             return;
         };
         if let Some(timer) = blocked.timer {
@@ -448,11 +500,50 @@ async fn write_out(
     }
 }
 
-impl<S: Service> Handler<Unblock> for Connection<S> {
+impl<S: Service> Handler<ConnEvent> for Connection<S> {
     type Result = ();
 
-    fn handle(&mut self, msg: Unblock, ctx: &mut Self::Context) {
-        self.unblocked(msg.0, ctx);
+    fn handle(&mut self, msg: ConnEvent, ctx: &mut Self::Context) {
+        match msg {
+            ConnEvent::Unblock(reply) => self.unblocked(reply, ctx),
+            ConnEvent::Resume => self.resume(ctx),
+            ConnEvent::Push(bytes) => {
+                if self.push_out.is_empty() && self.push_out.capacity() > KEEP_BUFFER {
+                    self.push_out = BytesMut::new();
+                }
+                self.push_out.extend_from_slice(&bytes);
+                if !self.flush_queued {
+                    self.flush_queued = true;
+                    ctx.notify(FlushPushes);
+                }
+            }
+        }
+    }
+}
+
+impl<S: Service> Handler<FlushPushes> for Connection<S> {
+    type Result = ();
+
+    fn handle(&mut self, _msg: FlushPushes, ctx: &mut Self::Context) {
+        self.flush_queued = false;
+        if self.push_out.is_empty() {
+            return;
+        }
+        let buf = self.push_out.split();
+        let mut writer = self.writer.take();
+        let kill = self.shared.kill.clone();
+        let id = self.id;
+        let fut = async move {
+            let written = write_out(writer.as_mut(), &buf, &kill, id).await;
+            (writer, written, buf.len() as u64)
+        };
+        ctx.wait(fut.into_actor(self).map(|(writer, written, n), act, ctx| {
+            act.writer = writer;
+            act.handle.written(n);
+            if !written {
+                ctx.stop();
+            }
+        }));
     }
 }
 

@@ -230,10 +230,13 @@ impl<S: Service> Executor<S> {
     }
 }
 
-/// The requests a blocked batch did not run (empty unless `flow` is [`Flow::Block`]).
+/// The requests a blocked or paused batch did not run (empty unless `flow` is [`Flow::Block`]
+/// or [`Flow::Retry`]).
 fn rest_after(flow: &Flow, cmds: &mut Vec<Args>) -> Vec<Args> {
     match *flow {
-        Flow::Block { done, .. } if done < cmds.len() => cmds.split_off(done),
+        Flow::Block { done, .. } | Flow::Retry { done, .. } if done < cmds.len() => {
+            cmds.split_off(done)
+        }
         _ => Vec::new(),
     }
 }

@@ -34,11 +34,13 @@ pub mod server;
 pub mod service;
 pub mod worker;
 
-pub use connection::{Connection, Unblock};
+pub use connection::{ConnEvent, Connection};
 pub use executor::{CmdBatch, ExecGone, ExecPool, ExecTransport, Executor, Reply};
 pub use limits::{ConnStats, Limits};
 pub use listener::Listener;
 pub use parser::{Parser, ProtocolError};
 pub use server::{start, start_with, ServerConfig, ServerHandle, SHUTDOWN_GRACE};
-pub use service::{Args, ClientHandle, ClientInfo, Flow, Service, Work};
+pub use service::{
+    Args, ClientHandle, ClientInfo, Flow, OutputLimit, PushRefused, Service, Work,
+};
 pub use worker::{NewConn, Worker};

@@ -9,11 +9,15 @@
 //! commands change it.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use actix::Recipient;
 use bytes::{Bytes, BytesMut};
+use tokio_util::sync::CancellationToken;
 
-use crate::connection::Unblock;
+use crate::connection::ConnEvent;
 
 /// One parsed request: the command name and its arguments, as sent.
 pub type Args = Vec<Bytes>;
@@ -41,25 +45,142 @@ pub enum Flow {
         /// How many requests of the batch ran, the blocked one included.
         done: usize,
     },
+    /// The request at index `done` must wait (CLIENT PAUSE): write what is in `out` (the
+    /// replies of the requests before it), then run that request and the rest again after
+    /// `after_ms`, or earlier when [`ClientHandle::resume`] is called. The socket is still read
+    /// meanwhile.
+    Retry {
+        /// How long to wait before retrying, in milliseconds.
+        after_ms: u64,
+        /// How many requests of the batch ran (the one that waits is not among them).
+        done: usize,
+    },
 }
 
-/// A way to answer a connection later: the reply of a request that blocked
-/// ([`Flow::Block`]). Cloneable and `Send`, so whoever serves the blocked request (any
-/// executor thread) can deliver it.
+/// A way to reach a connection from any thread: answer its blocked request ([`Flow::Block`]),
+/// resume it after a pause ([`Flow::Retry`]), push out-of-band output to it (pub/sub
+/// messages, MONITOR lines) within an output-buffer limit, or close it (CLIENT KILL).
+/// Cloneable and `Send`.
 #[derive(Clone)]
 pub struct ClientHandle {
-    recipient: Recipient<Unblock>,
+    recipient: Recipient<ConnEvent>,
+    out: Arc<PushState>,
+}
+
+/// What every handle of one connection shares: pushed bytes not yet written, since when they
+/// exceed the soft limit, and the connection's kill token.
+pub(crate) struct PushState {
+    pending: AtomicU64,
+    /// Milliseconds since [`clock_ms`]'s epoch at which the soft limit was first exceeded
+    /// (0 = under it).
+    soft_since: AtomicU64,
+    kill: CancellationToken,
+}
+
+/// Limits on the bytes pushed to a connection and not yet written (Redis's
+/// `client-output-buffer-limit <class> <hard> <soft> <soft-seconds>`; 0 = no limit).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutputLimit {
+    /// Close the client as soon as this many bytes are pending.
+    pub hard: u64,
+    /// Close the client once this many bytes have been pending for `soft_secs` seconds.
+    pub soft: u64,
+    /// See `soft`.
+    pub soft_secs: u64,
+}
+
+/// Why a push was not delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushRefused {
+    /// The connection is closed or closing.
+    Closed,
+    /// The push would exceed the output-buffer limit: the connection is being closed.
+    OverLimit,
+}
+
+/// A monotonic millisecond clock, never 0.
+fn clock_ms() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1
 }
 
 impl ClientHandle {
-    pub(crate) fn new(recipient: Recipient<Unblock>) -> Self {
-        ClientHandle { recipient }
+    pub(crate) fn new(recipient: Recipient<ConnEvent>, kill: CancellationToken) -> Self {
+        ClientHandle {
+            recipient,
+            out: Arc::new(PushState {
+                pending: AtomicU64::new(0),
+                soft_since: AtomicU64::new(0),
+                kill,
+            }),
+        }
     }
 
     /// Delivers the encoded reply of the blocked request; the connection writes it and goes
     /// on with its requests. False if the connection is gone.
     pub fn unblock(&self, reply: BytesMut) -> bool {
-        self.recipient.try_send(Unblock(reply)).is_ok()
+        self.recipient.try_send(ConnEvent::Unblock(reply)).is_ok()
+    }
+
+    /// Ends a pause ([`Flow::Retry`]) early: the connection retries its requests now. False if
+    /// the connection is gone.
+    pub fn resume(&self) -> bool {
+        self.recipient.try_send(ConnEvent::Resume).is_ok()
+    }
+
+    /// Queues `msg` (complete encoded replies) to be written to the connection after whatever
+    /// it is writing now. Bytes queued and not yet written count against `limit`: past it the
+    /// connection is closed (as Redis closes a slow subscriber) and the push refused.
+    pub fn push(&self, msg: Bytes, limit: OutputLimit) -> Result<(), PushRefused> {
+        if self.out.kill.is_cancelled() {
+            return Err(PushRefused::Closed);
+        }
+        let len = msg.len() as u64;
+        let pending = self.out.pending.fetch_add(len, Ordering::AcqRel) + len;
+        let over = if limit.hard > 0 && pending > limit.hard {
+            true
+        } else if limit.soft > 0 && pending > limit.soft {
+            let now = clock_ms();
+            match self.out.soft_since.compare_exchange(0, now, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => false,
+                Err(since) => now.saturating_sub(since) > limit.soft_secs.saturating_mul(1000),
+            }
+        } else {
+            self.out.soft_since.store(0, Ordering::Release);
+            false
+        };
+        if over {
+            self.out.pending.fetch_sub(len, Ordering::AcqRel);
+            self.out.kill.cancel();
+            return Err(PushRefused::OverLimit);
+        }
+        self.recipient.do_send(ConnEvent::Push(msg));
+        Ok(())
+    }
+
+    /// Bytes pushed and not yet written (CLIENT LIST `omem`).
+    pub fn pending_output(&self) -> u64 {
+        self.out.pending.load(Ordering::Acquire)
+    }
+
+    /// Closes the connection (CLIENT KILL): a pending write is abandoned, an executing batch
+    /// finishes first (its replies are dropped).
+    pub fn kill(&self) {
+        self.out.kill.cancel();
+    }
+
+    /// True once the connection is closed or closing.
+    pub fn is_closed(&self) -> bool {
+        self.out.kill.is_cancelled()
+    }
+
+    /// Called by the connection after writing `n` pushed bytes.
+    pub(crate) fn written(&self, n: u64) {
+        let left = self.out.pending.fetch_sub(n, Ordering::AcqRel).saturating_sub(n);
+        if left == 0 {
+            self.out.soft_since.store(0, Ordering::Release);
+        }
     }
 }
 
@@ -94,6 +215,8 @@ pub struct ClientInfo {
     pub local: SocketAddr,
     /// Index of the worker (io thread) serving the connection.
     pub worker: usize,
+    /// The socket's file descriptor (CLIENT LIST `fd`; 0 where there is none).
+    pub fd: i64,
     /// Answers the connection later (blocking requests).
     pub handle: ClientHandle,
 }

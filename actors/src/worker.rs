@@ -145,6 +145,10 @@ impl<S: Service> Handler<NewConn> for Worker<S> {
             self.drop_stream();
             return;
         }
+        #[cfg(unix)]
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&msg.stream) as i64;
+        #[cfg(not(unix))]
+        let fd = 0;
         let stream = match tokio::net::TcpStream::from_std(msg.stream) {
             Ok(s) => s,
             Err(e) => {
@@ -155,12 +159,15 @@ impl<S: Service> Handler<NewConn> for Worker<S> {
         };
         // The connection's context first: its address goes into the session (ClientHandle).
         let conn_ctx = Context::<Connection<S>>::new();
+        let shared = Rc::new(ConnShared::new(self.server.kill.child_token()));
+        let handle = ClientHandle::new(conn_ctx.address().recipient(), shared.kill.clone());
         let info = ClientInfo {
             id: msg.id,
             peer: msg.peer,
             local: msg.local,
             worker: self.index,
-            handle: ClientHandle::new(conn_ctx.address().recipient()),
+            fd,
+            handle: handle.clone(),
         };
         let service = &self.service;
         let session = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -173,7 +180,6 @@ impl<S: Service> Handler<NewConn> for Worker<S> {
                 return;
             }
         };
-        let shared = Rc::new(ConnShared::new(self.server.kill.child_token()));
         self.conns.insert(msg.id, shared.clone());
         let (reader, writer) = stream.into_split();
         let conn = Connection::new(
@@ -184,6 +190,7 @@ impl<S: Service> Handler<NewConn> for Worker<S> {
             ctx.address(),
             shared,
             session,
+            handle,
             reader,
             writer,
         );

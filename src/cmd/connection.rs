@@ -38,13 +38,13 @@ const fn spec(name: &'static str, arity: i32, flags: u32, handler: super::Handle
 
 /// The connection commands (arity and flags as Redis 7.0's COMMAND reports them).
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("ping", -1, FAST, ping),
+    spec("ping", -1, FAST | SUB_OK, ping),
     spec("echo", 2, LOADING | STALE | FAST, echo),
     spec("select", 2, LOADING | STALE | FAST, select),
     spec(
         "quit",
         -1,
-        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY | SUB_OK,
         quit,
     ),
     spec(
@@ -95,7 +95,17 @@ static CLIENT: &[CommandSpec] = &[
 ];
 
 /// `PING [message]`.
-fn ping(_ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+fn ping(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    if ex.session.subscribed() && ex.session.resp == 2 {
+        // In the pub/sub context a RESP2 PING answers with a push-shaped array.
+        return match args.len() {
+            1 | 2 => Ok(Reply::Array(vec![
+                Reply::Bulk(Bytes::from_static(b"pong")),
+                Reply::Bulk(args.get(1).cloned().unwrap_or_default()),
+            ])),
+            _ => Err(Error::Arity("ping".into())),
+        };
+    }
     match args.len() {
         1 => Ok(Reply::simple("PONG")),
         2 => Ok(Reply::Bulk(args[1].clone())),

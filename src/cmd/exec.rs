@@ -63,6 +63,14 @@ fn run_one(shared: &Shared, session: &mut Session, args: &[Bytes]) -> (Reply, Fl
         let text = "NOAUTH Authentication required.";
         return (rejected(shared, Some(spec), text.into()), Flow::Continue);
     }
+    if spec.flags & flags::SUB_OK == 0 && session.resp == 2 && session.subscribed() {
+        let text = format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET \
+             are allowed in this context",
+            spec.name
+        );
+        return (rejected(shared, Some(spec), text), Flow::Continue);
+    }
     let plan = lock_plan(shared, spec, args, session.db);
     let guard = shared.locks.lock(&plan);
     let now = crate::storage::version::now_millis();
@@ -301,13 +309,13 @@ fn commit_members(group: Group<'_>, members: Vec<Member>, work: &mut [Work<Sessi
 /// session may run, which names keys and locks nothing but them and never blocks (never
 /// inside MULTI, where commands are queued).
 fn groupable(shared: &Shared, session: &Session, args: &[Bytes]) -> Option<&'static CommandSpec> {
-    if session.multi.is_some() {
+    if session.multi.is_some() || session.subs.is_some() {
         return None;
     }
     let spec = resolve(&shared.commands, args).ok()?;
     let keyed = spec.keys.first > 0
         && matches!(spec.locking, Locking::None | Locking::Keys)
-        && spec.flags & flags::BLOCKING == 0;
+        && spec.flags & (flags::BLOCKING | flags::PUBSUB) == 0;
     let allowed =
         spec.flags & flags::NO_AUTH != 0 || !shared.config.auth_required(session.authenticated);
     (keyed && allowed).then_some(spec)

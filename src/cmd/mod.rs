@@ -15,6 +15,7 @@ pub mod hashes;
 pub mod introspect;
 pub mod keys;
 pub mod lists;
+pub mod pubsub;
 pub mod server;
 pub mod sets;
 pub mod strings;
@@ -66,6 +67,10 @@ pub mod flags {
     pub const SKIP_MONITOR: u32 = 1 << 14;
     /// Allowed while the server is busy.
     pub const ALLOW_BUSY: u32 = 1 << 15;
+    /// May replicate although not a write (PUBLISH): paused by `CLIENT PAUSE WRITE`.
+    pub const MAY_REPLICATE: u32 = 1 << 16;
+    /// Allowed while a RESP2 client is subscribed (Talus's own flag, not reported by COMMAND).
+    pub const SUB_OK: u32 = 1 << 17;
 }
 
 /// The names of the set flags, in COMMAND's order.
@@ -84,6 +89,7 @@ pub fn flag_names(f: u32) -> Vec<&'static str> {
         (flags::SKIP_SLOWLOG, "skip_slowlog"),
         (flags::FAST, "fast"),
         (flags::NO_AUTH, "no_auth"),
+        (flags::MAY_REPLICATE, "may_replicate"),
         (flags::ALLOW_BUSY, "allow_busy"),
         (flags::NO_MULTI, "no_multi"),
         (flags::MOVABLEKEYS, "movablekeys"),
@@ -293,6 +299,7 @@ impl CommandTable {
             zsets::COMMANDS,
             blocking::COMMANDS,
             introspect::COMMANDS,
+            pubsub::COMMANDS,
         ] {
             for spec in family {
                 by_name.insert(spec.name, spec);

@@ -66,6 +66,19 @@ pub struct Effects {
     pub expired: u64,
     /// Whole databases flushed.
     pub flushed_dbs: Vec<u16>,
+    /// Messages published inside a transaction, delivered once it is committed.
+    pub published: Vec<Published>,
+}
+
+/// A message PUBLISH (or SPUBLISH) sent inside EXEC, delivered after the commit.
+#[derive(Debug)]
+pub struct Published {
+    /// SPUBLISH rather than PUBLISH.
+    pub shard: bool,
+    /// The channel.
+    pub channel: Bytes,
+    /// The message.
+    pub message: Bytes,
 }
 
 /// The storage context of one command (or one transaction).
@@ -381,6 +394,15 @@ impl<'a> Ctx<'a> {
         if self.track_touched {
             self.effects.touched.push((db, Bytes::copy_from_slice(key)));
         }
+    }
+
+    /// Delivers a published message once this context is committed.
+    pub fn publish_later(&mut self, shard: bool, channel: Bytes, message: Bytes) {
+        self.effects.published.push(Published {
+            shard,
+            channel,
+            message,
+        });
     }
 
     /// Records a keyspace event.
