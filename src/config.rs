@@ -29,6 +29,10 @@
 //!   pipeline's [`Limits`]; `requirepass` to the AUTH check; `notify-keyspace-events` to
 //!   [`Config::notify_keyspace_events`]; `loglevel` to whoever registered an [`Config::on_set`]
 //!   hook (the `talus` binary adjusts its logger).
+//! - `client-output-buffer-limit` goes to [`Config::output_limit`] (one limit per
+//!   [`ClientClass`]). As in Redis, CONFIG SET and each config-file line change only the
+//!   classes they name, CONFIG GET lists `normal`, `slave`, `pubsub` in bytes, and CONFIG
+//!   REWRITE writes one line per class (`replica` for `slave`, sizes with units).
 //! - `maxmemory`, `maxmemory-policy`, `protected-mode`, `tcp-keepalive`, `hz`, the `slowlog-*`
 //!   and `lazyfree-lazy-*` parameters are stored and reported (for tools that read them) but
 //!   not enforced yet.
@@ -50,9 +54,9 @@ use parking_lot::RwLock;
 use std::borrow::Cow;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering::Relaxed};
 use std::sync::Arc;
-use talus_actors::Limits;
+use talus_actors::{Limits, OutputLimit};
 
 const INT_MAX: i64 = i32::MAX as i64;
 const INT_MIN: i64 = i32::MIN as i64;
@@ -95,6 +99,9 @@ pub enum Type {
     Events,
     /// A yes/no parameter that only accepts `no` (`daemonize`).
     OnlyNo,
+    /// `client-output-buffer-limit`: groups of `<class> <hard> <soft> <soft-seconds>`; a
+    /// CONFIG SET or a directive changes only the classes it names.
+    OutputBufferLimit,
 }
 
 /// Where a parameter's value is also kept, for cheap reads on hot paths.
@@ -116,6 +123,8 @@ pub enum Target {
     AppendFsync,
     /// The keyspace-event classes.
     NotifyEvents,
+    /// The per-class output-buffer limits ([`Config::output_limit`]).
+    OutputLimits,
 }
 
 /// One configuration parameter.
@@ -229,6 +238,16 @@ pub static PARAMS: &[Param] = &[
         ),
         Target::QueryBufferLimit,
     ),
+    // The default as CONFIG GET prints it (Redis's redis.conf spells it with units).
+    to(
+        p(
+            "client-output-buffer-limit",
+            Type::OutputBufferLimit,
+            "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+            true,
+        ),
+        Target::OutputLimits,
+    ),
     p("tcp-keepalive", int(0, INT_MAX), "300", true),
     p(
         "loglevel",
@@ -262,6 +281,13 @@ pub static PARAMS: &[Param] = &[
     ),
     p("slowlog-log-slower-than", int(-1, LONG_MAX), "10000", true),
     p("slowlog-max-len", int(0, LONG_MAX), "128", true),
+    // DEBUG is refused unless this is `yes`, or `local` and the client is on loopback.
+    p(
+        "enable-debug-command",
+        Type::Enum(&["no", "yes", "local"]),
+        "no",
+        false,
+    ),
     p("lazyfree-lazy-eviction", Type::Bool, "no", true),
     p("lazyfree-lazy-expire", Type::Bool, "no", true),
     p("lazyfree-lazy-server-del", Type::Bool, "no", true),
@@ -356,6 +382,21 @@ pub mod notify {
     }
 }
 
+/// Client classes with their own output-buffer limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientClass {
+    /// Ordinary clients.
+    Normal = 0,
+    /// Replicas (Redis's `slave` class; `replica` is accepted too).
+    Replica = 1,
+    /// Clients subscribed to channels or patterns.
+    PubSub = 2,
+}
+
+/// The `client-output-buffer-limit` classes in Redis's order, as CONFIG GET names them
+/// (CONFIG REWRITE writes `replica` for `slave`).
+const OBUF_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
+
 /// A parameter's current value.
 #[derive(Debug, Clone, PartialEq)]
 enum Value {
@@ -367,6 +408,9 @@ enum Value {
     Save(Vec<(i64, i64)>),
     Bind(Vec<String>),
     Events(u32),
+    /// Per class (index = [`ClientClass`]); `None` = not given, which only a parsed CONFIG SET
+    /// or directive has: the stored value always has all three (see [`merge`]).
+    Obuf([Option<OutputLimit>; 3]),
 }
 
 /// A hook called after a successful CONFIG SET, once per parameter, with its canonical name and
@@ -384,6 +428,10 @@ pub struct Config {
     requirepass: RwLock<Option<Bytes>>,
     appendfsync: AtomicU8,
     notify: AtomicU32,
+    /// `client-output-buffer-limit` per [`ClientClass`]: hard, soft, soft seconds. Atomics
+    /// because every PUBLISH reads them; a reader racing a CONFIG SET may mix old and new
+    /// fields of one class for one push, which is harmless.
+    obuf: [[AtomicU64; 3]; 3],
     limits: Arc<Limits>,
     hooks: RwLock<Vec<SetHook>>,
 }
@@ -429,7 +477,7 @@ fn defaults() -> Vec<Value> {
         .iter()
         .map(|p| {
             let argv = split_args(p.default.as_bytes()).unwrap_or_default();
-            let argv = if matches!(p.ty, Type::Save | Type::Bind) {
+            let argv = if matches!(p.ty, Type::Save | Type::Bind | Type::OutputBufferLimit) {
                 argv
             } else {
                 vec![p.default.as_bytes().to_vec()]
@@ -554,6 +602,7 @@ impl Config {
             requirepass: RwLock::new(None),
             appendfsync: AtomicU8::new(Fsync::EverySec as u8),
             notify: AtomicU32::new(0),
+            obuf: Default::default(),
             limits: Arc::new(Limits::default()),
             hooks: RwLock::new(vec![]),
         };
@@ -583,6 +632,15 @@ impl Config {
                 self.appendfsync.store(f as u8, Relaxed)
             }
             (Target::NotifyEvents, Value::Events(flags)) => self.notify.store(*flags, Relaxed),
+            (Target::OutputLimits, Value::Obuf(classes)) => {
+                for (slot, limit) in self.obuf.iter().zip(classes) {
+                    if let Some(l) = limit {
+                        slot[0].store(l.hard, Relaxed);
+                        slot[1].store(l.soft, Relaxed);
+                        slot[2].store(l.soft_secs, Relaxed);
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -653,6 +711,16 @@ impl Config {
             return (false, false);
         }
         (flags & notify::KEYSPACE != 0, flags & notify::KEYEVENT != 0)
+    }
+    /// The output-buffer limit of a client class (`client-output-buffer-limit`; 0 = none).
+    /// Three relaxed atomic loads: cheap enough for every PUBLISH.
+    pub fn output_limit(&self, class: ClientClass) -> OutputLimit {
+        let slot = &self.obuf[class as usize];
+        OutputLimit {
+            hard: slot[0].load(Relaxed),
+            soft: slot[1].load(Relaxed),
+            soft_secs: slot[2].load(Relaxed),
+        }
     }
     /// The runtime limits shared with the actor pipeline.
     pub fn limits(&self) -> Arc<Limits> {
@@ -822,6 +890,14 @@ impl Config {
                     .filter(|s| !s.is_empty())
                     .map(<[u8]>::to_vec)
                     .collect()
+            } else if matches!(param.ty, Type::OutputBufferLimit) {
+                // Redis's sdssplitlen on " ": empty pieces are kept (so a doubled space is a
+                // wrong argument count) and an empty value is no argument at all.
+                if value.is_empty() {
+                    vec![]
+                } else {
+                    value.split(|&b| b == b' ').map(<[u8]>::to_vec).collect()
+                }
             } else {
                 vec![value.to_vec()]
             };
@@ -830,12 +906,13 @@ impl Config {
         }
         let mut values = self.values.write();
         for (i, v) in &parsed {
-            self.mirror(&PARAMS[*i], v);
-            values[*i] = v.clone();
+            let v = merge(&values[*i], v);
+            self.mirror(&PARAMS[*i], &v);
+            values[*i] = v;
         }
         let rendered: Vec<(usize, Bytes)> = parsed
             .iter()
-            .map(|(i, v)| (*i, self.render(*i, v)))
+            .map(|(i, _)| (*i, self.render(*i, &values[*i])))
             .collect();
         drop(values);
         let hooks = self.hooks.read();
@@ -981,7 +1058,58 @@ fn parse_value(param: &Param, argv: &[Vec<u8>]) -> std::result::Result<Value, St
             .and_then(events_from_str)
             .map(Value::Events)
             .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into()),
+        Type::OutputBufferLimit => parse_obuf(argv).map(Value::Obuf),
     }
+}
+
+/// The value to store when `new` is set over `cur`: a `client-output-buffer-limit` value
+/// changes only the classes it names; any other value replaces the old one.
+fn merge(cur: &Value, new: &Value) -> Value {
+    match (cur, new) {
+        (Value::Obuf(cur), Value::Obuf(new)) => {
+            Value::Obuf(std::array::from_fn(|c| new[c].or(cur[c])))
+        }
+        _ => new.clone(),
+    }
+}
+
+/// Redis's `updateClientOutputBufferLimit`: groups of `<class> <hard> <soft> <soft-seconds>`,
+/// all checked before any is taken (a later group of the same class wins).
+fn parse_obuf(argv: &[Vec<u8>]) -> std::result::Result<[Option<OutputLimit>; 3], String> {
+    if !argv.len().is_multiple_of(4) {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    let mut out = [None; 3];
+    for group in argv.chunks(4) {
+        let class = match group[0].to_ascii_lowercase().as_slice() {
+            b"normal" => ClientClass::Normal,
+            b"slave" | b"replica" => ClientClass::Replica,
+            b"pubsub" => ClientClass::PubSub,
+            // `master` is a class too, but its limit cannot be configured.
+            _ => {
+                return Err("Invalid client class specified in buffer limit configuration.".into())
+            }
+        };
+        // Redis keeps the seconds in a C int: strtoll's result is truncated to 32 bits
+        // before the sign check (4294967297 is 1; 2147483648 is negative and refused).
+        let secs = strtoll(&group[3]).map(|n| n as i32);
+        match (memtoull(&group[1]), memtoull(&group[2]), secs) {
+            (Some(hard), Some(soft), Some(secs)) if secs >= 0 => {
+                out[class as usize] = Some(OutputLimit {
+                    hard,
+                    soft,
+                    soft_secs: secs as u64,
+                })
+            }
+            _ => {
+                return Err(
+                    "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+                        .into(),
+                )
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn yes_no(arg: &[u8]) -> std::result::Result<bool, String> {
@@ -1157,6 +1285,17 @@ fn render_value(v: &Value) -> Bytes {
         ),
         Value::Bind(addrs) => Bytes::from(addrs.join(" ")),
         Value::Events(f) => Bytes::from(events_to_string(*f)),
+        Value::Obuf(classes) => Bytes::from(
+            OBUF_CLASSES
+                .iter()
+                .zip(classes)
+                .map(|(name, l)| {
+                    let l = l.unwrap_or_default();
+                    format!("{name} {} {} {}", l.hard, l.soft, l.soft_secs)
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
     }
 }
 
@@ -1247,7 +1386,7 @@ impl Loader {
             };
         };
         let param = &PARAMS[i];
-        let multi = matches!(param.ty, Type::Save | Type::Bind);
+        let multi = matches!(param.ty, Type::Save | Type::Bind | Type::OutputBufferLimit);
         if !multi && argv.len() != 2 {
             return Err("wrong number of arguments".into());
         }
@@ -1269,7 +1408,7 @@ impl Loader {
             self.save_loaded = true;
             return Ok(());
         }
-        self.values[i] = value;
+        self.values[i] = merge(&self.values[i], &value);
         Ok(())
     }
 }
@@ -1438,8 +1577,30 @@ fn directive_argv(param: &Param, value: &Value) -> Vec<Vec<u8>> {
         Value::Bind(addrs) => std::iter::once(name)
             .chain(addrs.iter().map(|a| a.as_bytes().to_vec()))
             .collect(),
+        // All classes on one line (CONFIG REWRITE writes one line per class instead).
+        Value::Obuf(classes) => std::iter::once(name)
+            .chain((0..classes.len()).flat_map(|c| obuf_group(c, classes)))
+            .collect(),
         other => vec![name, render_value(other).to_vec()],
     }
+}
+
+/// One class of `client-output-buffer-limit` in config-file syntax, as Redis's
+/// `rewriteConfigClientOutputBufferLimitOption` writes it: `replica` for `slave`, sizes with
+/// units.
+fn obuf_group(class: usize, classes: &[Option<OutputLimit>; 3]) -> [Vec<u8>; 4] {
+    let l = classes[class].unwrap_or_default();
+    let name = if class == ClientClass::Replica as usize {
+        "replica"
+    } else {
+        OBUF_CLASSES[class]
+    };
+    [
+        name.as_bytes().to_vec(),
+        mem_with_unit(l.hard).into_bytes(),
+        mem_with_unit(l.soft).into_bytes(),
+        l.soft_secs.to_string().into_bytes(),
+    ]
 }
 
 /// Redis's `rewriteConfigFormatMemory`: the largest binary unit that divides the value.
@@ -1463,6 +1624,8 @@ fn rewrite_text(old: &[u8], values: &[Value]) -> String {
     let mut lines: Vec<Option<String>> = vec![];
     // Index of the first line of each parameter in `lines`; later ones are dropped.
     let mut first_line: Vec<Option<usize>> = vec![None; PARAMS.len()];
+    // Every `client-output-buffer-limit` line: each class written reuses the next one.
+    let mut obuf_lines: Vec<usize> = vec![];
     const MARK: &str = "# Generated by CONFIG REWRITE";
     let mut has_mark = false;
     for raw in old.split('\n') {
@@ -1472,6 +1635,10 @@ fn rewrite_text(old: &[u8], values: &[Value]) -> String {
             .filter(|_| !line.starts_with('#'))
             .and_then(|argv| argv.first().and_then(|n| lookup(n)).map(|(i, _)| i));
         match param {
+            Some(i) if matches!(PARAMS[i].ty, Type::OutputBufferLimit) => {
+                obuf_lines.push(lines.len());
+                lines.push(None);
+            }
             Some(i) if first_line[i].is_none() => {
                 first_line[i] = Some(lines.len());
                 lines.push(None);
@@ -1489,6 +1656,23 @@ fn rewrite_text(old: &[u8], values: &[Value]) -> String {
     }
     let mut appended = vec![];
     for (i, param) in PARAMS.iter().enumerate() {
+        if let (Value::Obuf(cur), Value::Obuf(def)) = (&values[i], &defaults[i]) {
+            // As Redis: one line per class, in class order; a class takes the next old line
+            // if one is left, else is appended when it differs from its default. Old lines
+            // left over are dropped.
+            let mut old = obuf_lines.iter();
+            for class in 0..cur.len() {
+                let mut argv = vec![param.name.as_bytes().to_vec()];
+                argv.extend(obuf_group(class, cur));
+                let text = render_line(&argv);
+                match old.next() {
+                    Some(&at) => lines[at] = Some(text),
+                    None if cur[class] != def[class] => appended.push(text),
+                    None => {}
+                }
+            }
+            continue;
+        }
         let text = match (param.ty, &values[i]) {
             (Type::Save, Value::Save(pairs)) if pairs.is_empty() => "save \"\"".to_string(),
             (Type::Save, Value::Save(pairs)) => pairs
@@ -1782,5 +1966,235 @@ mod tests {
         );
         // Idempotent.
         assert_eq!(rewrite_text(text.as_bytes(), &values), text);
+    }
+
+    const OBUF: &str = "client-output-buffer-limit";
+    const OBUF_DEFAULT: &str =
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
+
+    fn limit(hard: u64, soft: u64, soft_secs: u64) -> OutputLimit {
+        OutputLimit {
+            hard,
+            soft,
+            soft_secs,
+        }
+    }
+
+    #[test]
+    fn output_buffer_limit_default_and_set() {
+        let c = Config::default();
+        assert_eq!(c.value(OBUF).as_deref(), Some(OBUF_DEFAULT));
+        assert_eq!(c.output_limit(ClientClass::Normal), limit(0, 0, 0));
+        assert_eq!(
+            c.output_limit(ClientClass::Replica),
+            limit(256 << 20, 64 << 20, 60)
+        );
+        assert_eq!(
+            c.output_limit(ClientClass::PubSub),
+            limit(32 << 20, 8 << 20, 60)
+        );
+        // One class: the others keep their values.
+        c.set(&[(OBUF.as_bytes(), b"PubSub 1mb 2kb 3")]).unwrap();
+        assert_eq!(
+            c.value(OBUF).as_deref(),
+            Some("normal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 2048 3")
+        );
+        assert_eq!(c.output_limit(ClientClass::PubSub), limit(1 << 20, 2048, 3));
+        // Several, `replica` for `slave`, `k` = 1000, a later group of a class wins.
+        c.set(&[(
+            OBUF.as_bytes(),
+            b"normal 1k 2 3 replica 1gb 2g 4 normal 5 6 7",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.value(OBUF).as_deref(),
+            Some("normal 5 6 7 slave 1073741824 2000000000 4 pubsub 1048576 2048 3")
+        );
+        assert_eq!(c.output_limit(ClientClass::Normal), limit(5, 6, 7));
+        assert_eq!(
+            c.output_limit(ClientClass::Replica),
+            limit(1 << 30, 2_000_000_000, 4)
+        );
+        // An empty value names no class: nothing changes.
+        c.set(&[(OBUF.as_bytes(), b"")]).unwrap();
+        assert_eq!(c.output_limit(ClientClass::Normal), limit(5, 6, 7));
+        // Seconds are a C int: 2^32 + 1 wraps to 1; `+` and `-0` are strtoll's.
+        c.set(&[(
+            OBUF.as_bytes(),
+            b"normal 1 2 4294967297 slave 0 0 +9 pubsub 0 0 -0",
+        )])
+        .unwrap();
+        assert_eq!(c.output_limit(ClientClass::Normal), limit(1, 2, 1));
+        assert_eq!(c.output_limit(ClientClass::Replica), limit(0, 0, 9));
+        assert_eq!(c.output_limit(ClientClass::PubSub), limit(0, 0, 0));
+    }
+
+    #[test]
+    fn output_buffer_limit_errors() {
+        let c = Config::default();
+        let e = |v: &str| {
+            c.set(&[(OBUF.as_bytes(), v.as_bytes())])
+                .unwrap_err()
+                .to_string()
+        };
+        let failed = |why: &str| {
+            format!("ERR CONFIG SET failed (possibly related to argument '{OBUF}') - {why}")
+        };
+        let class = failed("Invalid client class specified in buffer limit configuration.");
+        let arity = failed("Wrong number of arguments in buffer limit configuration.");
+        let numbers =
+            failed("Error in hard, soft or soft_seconds setting in buffer limit configuration.");
+        for v in ["foo 1 2 3", "master 1 2 3", "foo 1 2 3 normal x 1 1"] {
+            assert_eq!(e(v), class, "{v}");
+        }
+        for v in [
+            "normal 1 2",
+            "normal 1 2  3",
+            "normal 1 2 3 ",
+            " normal 1 2 3",
+            "x",
+        ] {
+            assert_eq!(e(v), arity, "{v}");
+        }
+        for v in [
+            "normal x 2 3",
+            "normal 1 2mbs 3",
+            "normal -1 2 3",
+            "normal +1 2 3",
+            "normal 1.5mb 2 3",
+            "normal 1 2 x",
+            "normal 1 2 -3",
+            "normal 1 2 0x5",
+            "normal 1 2 2147483648",
+            "normal 1 2 99999999999999999999",
+            "normal 99999999999999999999gb 2 3",
+            "normal x 1 1 foo 1 2 3",
+        ] {
+            assert_eq!(e(v), numbers, "{v}");
+        }
+        // All or nothing, within the value and across the command.
+        assert_eq!(e("pubsub 1 1 1 normal 1 1 x"), numbers);
+        let pairs: [(&[u8], &[u8]); 2] = [(OBUF.as_bytes(), b"pubsub 1 1 1"), (b"hz", b"x")];
+        assert!(c.set(&pairs).is_err());
+        assert_eq!(c.value(OBUF).as_deref(), Some(OBUF_DEFAULT));
+        assert_eq!(
+            c.output_limit(ClientClass::PubSub),
+            limit(32 << 20, 8 << 20, 60)
+        );
+    }
+
+    #[test]
+    fn output_buffer_limit_loading() {
+        // One class per line, as redis.conf writes it; a bare directive changes nothing.
+        let c = Config::from_conf_text(
+            "client-output-buffer-limit normal 1mb 0 0\nclient-output-buffer-limit\nclient-output-buffer-limit PUBSUB 2mb 1mb 5\nclient-output-buffer-limit normal 2mb 0 \"\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.value(OBUF).as_deref(),
+            Some("normal 2097152 0 0 slave 268435456 67108864 60 pubsub 2097152 1048576 5")
+        );
+        // Flags: one quoted argument is split again; separate arguments work too.
+        let c = Config::from_args(args(&[
+            "--client-output-buffer-limit",
+            "pubsub 1mb 0 0",
+            "--client-output-buffer-limit",
+            "replica",
+            "1",
+            "2",
+            "3",
+        ]))
+        .unwrap();
+        assert_eq!(c.output_limit(ClientClass::PubSub), limit(1 << 20, 0, 0));
+        assert_eq!(c.output_limit(ClientClass::Replica), limit(1, 2, 3));
+        assert_eq!(c.output_limit(ClientClass::Normal), limit(0, 0, 0));
+        for (flag, want) in [
+            (
+                "foo 1 2 3",
+                "Invalid client class specified in buffer limit configuration.",
+            ),
+            (
+                "",
+                "Wrong number of arguments in buffer limit configuration.",
+            ),
+            (
+                "normal 1 2",
+                "Wrong number of arguments in buffer limit configuration.",
+            ),
+            (
+                "normal x 2 3",
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration.",
+            ),
+        ] {
+            let e = Config::from_args(args(&["--client-output-buffer-limit", flag]))
+                .unwrap_err()
+                .to_string();
+            assert!(e.ends_with(&format!("\n{want}")), "{flag}: {e}");
+        }
+        let e = Config::from_conf_text("client-output-buffer-limit slave 1 2\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(">>> 'client-output-buffer-limit slave 1 2'\nWrong number of arguments in buffer limit configuration."),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn output_buffer_limit_rewrite() {
+        let values = |conf: &str, set: &str| {
+            let c = Config::from_conf_text(conf).unwrap();
+            c.set(&[(OBUF.as_bytes(), set.as_bytes())]).unwrap();
+            let v = c.values.read().clone();
+            v
+        };
+        // No line in the file: only the classes off their default are appended.
+        let v = values("", "replica 1mb 2kb 3 pubsub 3gb 4 5");
+        let text = rewrite_text(b"# x\n", &v);
+        assert_eq!(
+            text,
+            "# x\n# Generated by CONFIG REWRITE\nclient-output-buffer-limit replica 1mb 2kb 3\nclient-output-buffer-limit pubsub 3gb 4 5\n"
+        );
+        // A second rewrite gives `normal` the first old line, as redis-server does (it wrote
+        // `normal 0 0 0`, `replica ...`, `pubsub ...` on the second CONFIG REWRITE); then
+        // the text is stable.
+        let again = rewrite_text(text.as_bytes(), &v);
+        assert_eq!(
+            again,
+            "# x\n# Generated by CONFIG REWRITE\nclient-output-buffer-limit normal 0 0 0\nclient-output-buffer-limit replica 1mb 2kb 3\nclient-output-buffer-limit pubsub 3gb 4 5\n"
+        );
+        assert_eq!(rewrite_text(again.as_bytes(), &v), again, "stable");
+        // Old lines are reused in class order (as redis-server 7.0.15 rewrote this file),
+        // a class off its default with no line left is appended, extra lines dropped.
+        let conf = "# c\nclient-output-buffer-limit pubsub 1mb 0 0\nmaxmemory 0\nclient-output-buffer-limit pubsub 2mb 0 0\nclient-output-buffer-limit normal 2mb 0 0\nclient-output-buffer-limit slave 2mb 0 0\nhz 10\n";
+        let v = values(conf, "normal 0 0 0 replica 256mb 64mb 60");
+        assert_eq!(
+            rewrite_text(conf.as_bytes(), &v),
+            "# c\nclient-output-buffer-limit normal 0 0 0\nmaxmemory 0\nclient-output-buffer-limit replica 256mb 64mb 60\nclient-output-buffer-limit pubsub 2mb 0 0\nhz 10\n"
+        );
+        let v = values("client-output-buffer-limit normal 5 5 5\n", "pubsub 7 7 7");
+        assert_eq!(
+            rewrite_text(b"client-output-buffer-limit normal 5 5 5\n", &v),
+            "client-output-buffer-limit normal 5 5 5\n# Generated by CONFIG REWRITE\nclient-output-buffer-limit pubsub 7 7 7\n"
+        );
+        // The rewritten text loads back to the same value.
+        let text = rewrite_text(b"", &v);
+        let c = Config::from_conf_text(&text).unwrap();
+        assert_eq!(c.values.read().clone(), v);
+        // `dump` puts every class on one loadable line.
+        let c = Config::default();
+        c.set(&[(OBUF.as_bytes(), b"normal 1kb 0 1")]).unwrap();
+        let line = c
+            .dump()
+            .lines()
+            .find(|l| l.starts_with(OBUF))
+            .map(str::to_string)
+            .unwrap();
+        assert_eq!(
+            line,
+            "client-output-buffer-limit normal 1kb 0 1 replica 256mb 64mb 60 pubsub 32mb 8mb 60"
+        );
+        let back = Config::from_conf_text(&line).unwrap();
+        assert_eq!(back.value(OBUF), c.value(OBUF));
     }
 }

@@ -7,6 +7,7 @@
 //! - [`storage`] is the RocksDB layer (encoding, storage context, locks, expiry).
 
 pub mod calls;
+pub mod clients;
 pub mod cmd;
 pub mod config;
 pub mod error;

@@ -64,6 +64,7 @@ impl Server {
             waiters: Default::default(),
             calls: Default::default(),
             pubsub: Default::default(),
+            clients: Default::default(),
         });
 
         let stop = Arc::new(AtomicBool::new(false));

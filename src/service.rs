@@ -33,21 +33,32 @@ impl Service for TalusService {
 
     fn open_session(&self, info: &ClientInfo) -> Session {
         let authenticated = self.shared.config.requirepass().is_none();
-        Session::new(
+        let mut session = Session::new(
             info.id,
             info.peer,
             info.local,
             authenticated,
             info.handle.clone(),
-        )
+        );
+        let entry =
+            self.shared
+                .clients
+                .register(&session, info.local, info.fd, info.handle.clone());
+        session.entry = Some(entry);
+        session
     }
 
     fn execute(&self, session: &mut Session, cmds: &[Args], out: &mut BytesMut) -> Flow {
-        cmd::execute_batch(&self.shared, session, cmds, out)
+        let flow = cmd::execute_batch(&self.shared, session, cmds, out);
+        session.publish_view();
+        flow
     }
 
     fn execute_group(&self, group: &mut [Work<Session>]) {
-        cmd::execute_group(&self.shared, group)
+        cmd::execute_group(&self.shared, group);
+        for w in group.iter() {
+            w.session.publish_view();
+        }
     }
 
     fn cancel_block(&self, session: &mut Session) -> Option<BytesMut> {
@@ -67,6 +78,7 @@ impl Service for TalusService {
         // A client that leaves inside MULTI leaves nothing: its queue goes with the session.
         self.shared.watches.unwatch(&mut session.watches);
         cmd::pubsub::leave_all(&self.shared, &mut session);
+        self.shared.clients.unregister(session.id);
     }
 
     fn requires_auth(&self, session: &Session) -> bool {

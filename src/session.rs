@@ -43,6 +43,25 @@ pub struct Session {
     pub last_cmd: &'static str,
     /// Channels, patterns and shard channels subscribed to.
     pub subs: Option<Box<crate::pubsub::Subscriptions>>,
+    /// In MONITOR mode.
+    pub monitor: bool,
+    /// CLIENT NO-EVICT (accepted; Talus evicts nothing).
+    pub no_evict: bool,
+    /// CLIENT REPLY.
+    pub reply: ReplyMode,
+    /// This client's entry in the client registry (CLIENT LIST), once registered.
+    pub entry: Option<std::sync::Arc<crate::clients::ClientEntry>>,
+}
+
+/// CLIENT REPLY's modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    /// Replies are sent.
+    On,
+    /// No reply is sent (CLIENT REPLY OFF).
+    Off,
+    /// The next `n` replies are not sent (CLIENT REPLY SKIP: its own and the next command's).
+    Skip(u8),
 }
 
 impl Session {
@@ -72,6 +91,34 @@ impl Session {
             client,
             last_cmd: "NULL",
             subs: None,
+            monitor: false,
+            no_evict: false,
+            reply: ReplyMode::On,
+            entry: None,
+        }
+    }
+
+    /// Whether the reply of the command that just ran is sent (CLIENT REPLY), counting down a
+    /// SKIP.
+    pub fn take_reply_turn(&mut self) -> bool {
+        match self.reply {
+            ReplyMode::On => true,
+            ReplyMode::Off => false,
+            ReplyMode::Skip(n) => {
+                self.reply = if n <= 1 {
+                    ReplyMode::On
+                } else {
+                    ReplyMode::Skip(n - 1)
+                };
+                false
+            }
+        }
+    }
+
+    /// Copies the listed state into the client registry (after each batch).
+    pub fn publish_view(&self) {
+        if let Some(e) = &self.entry {
+            e.update(self);
         }
     }
 

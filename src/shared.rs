@@ -119,6 +119,8 @@ pub struct Shared {
     pub calls: crate::calls::Calls,
     /// Pub/sub subscriptions.
     pub pubsub: crate::pubsub::PubSub,
+    /// Connected clients (CLIENT LIST/KILL), MONITOR clients, CLIENT PAUSE.
+    pub clients: crate::clients::Clients,
 }
 
 impl Shared {

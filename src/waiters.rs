@@ -52,6 +52,11 @@ pub struct Waiters {
 }
 
 impl Waiters {
+    /// True while waiter `id` is registered (CLIENT LIST's `b` flag).
+    pub fn is_registered(&self, id: WaiterId) -> bool {
+        self.count.load(Ordering::Relaxed) > 0 && self.inner.lock().waiting.contains_key(&id)
+    }
+
     /// Registers `waiter` at the back of its keys' queues. The caller holds the keys' locks.
     pub fn register(&self, waiter: Waiter) -> WaiterId {
         let mut inner = self.inner.lock();

@@ -1,5 +1,5 @@
-//! Connection commands: PING, ECHO, SELECT, QUIT, AUTH, HELLO and CLIENT (ID, SETNAME, GETNAME,
-//! SETINFO, INFO, HELP), with Redis 7.0's replies and error texts.
+//! Connection commands: PING, ECHO, SELECT, QUIT, AUTH and HELLO, with Redis 7.0's replies and
+//! error texts (CLIENT is in [`super::client`]).
 //!
 //! They change only the session, which travels with every batch to the executor and back, so
 //! `SELECT 1` or `AUTH` in the middle of a pipeline applies to exactly the commands after it, and
@@ -59,40 +59,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
         hello,
     ),
-    CommandSpec {
-        name: "client",
-        arity: -2,
-        flags: 0,
-        keys: KeySpec::NONE,
-        locking: Locking::None,
-        handler: super::container,
-        subcommands: CLIENT,
-    },
 ];
 
-static CLIENT: &[CommandSpec] = &[
-    spec("client|id", 2, NOSCRIPT | LOADING | STALE, client_id),
-    spec(
-        "client|setname",
-        3,
-        NOSCRIPT | LOADING | STALE,
-        client_setname,
-    ),
-    spec(
-        "client|getname",
-        2,
-        NOSCRIPT | LOADING | STALE,
-        client_getname,
-    ),
-    spec(
-        "client|setinfo",
-        4,
-        NOSCRIPT | LOADING | STALE,
-        client_setinfo,
-    ),
-    spec("client|info", 2, NOSCRIPT | LOADING | STALE, client_info),
-    spec("client|help", 2, LOADING | STALE, client_help),
-];
 
 /// `PING [message]`.
 fn ping(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
@@ -262,12 +230,12 @@ fn hello(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
 
 /// True when every byte is printable ASCII other than space (Redis's check for client names
 /// and library info, so CLIENT LIST stays splittable on spaces).
-fn valid_attr(v: &[u8]) -> bool {
+pub(crate) fn valid_attr(v: &[u8]) -> bool {
     v.iter().all(|&c| (b'!'..=b'~').contains(&c))
 }
 
 /// Sets or (with an empty name) clears the client name.
-fn set_name(session: &mut Session, name: Bytes) -> Result<()> {
+pub(crate) fn set_name(session: &mut Session, name: Bytes) -> Result<()> {
     if !valid_attr(&name) {
         return Err(Error::err(
             "Client names cannot contain spaces, newlines or special characters.",
@@ -275,102 +243,6 @@ fn set_name(session: &mut Session, name: Bytes) -> Result<()> {
     }
     session.name = (!name.is_empty()).then_some(name);
     Ok(())
-}
-
-/// `CLIENT ID`.
-fn client_id(ex: &mut Exec<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
-    Ok(Reply::Integer(ex.session.id as i64))
-}
-
-/// `CLIENT SETNAME name`.
-fn client_setname(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    set_name(ex.session, args[2].clone())?;
-    Ok(Reply::ok())
-}
-
-/// `CLIENT GETNAME`.
-fn client_getname(ex: &mut Exec<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
-    Ok(Reply::opt_bulk(ex.session.name.clone()))
-}
-
-/// `CLIENT SETINFO LIB-NAME|LIB-VER value` (Redis 7.2).
-fn client_setinfo(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let (attr, value) = (&args[2], &args[3]);
-    let lib_name = if args::is(attr, "lib-name") {
-        true
-    } else if args::is(attr, "lib-ver") {
-        false
-    } else {
-        return Err(Error::err(format!(
-            "Unrecognized option '{}'",
-            args::text(attr)
-        )));
-    };
-    if !valid_attr(value) {
-        return Err(Error::err(format!(
-            "{} cannot contain spaces, newlines or special characters.",
-            args::text(attr)
-        )));
-    }
-    let value = (!value.is_empty()).then(|| value.clone());
-    if lib_name {
-        ex.session.lib_name = value;
-    } else {
-        ex.session.lib_ver = value;
-    }
-    Ok(Reply::ok())
-}
-
-/// One client as CLIENT INFO (and CLIENT LIST) describe it, without the final newline. Fields
-/// Talus does not track (buffers, memory, fd) read 0.
-pub fn client_info_line(session: &Session, cmd: &str) -> String {
-    let text = |b: &Option<Bytes>| {
-        b.as_deref()
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-    };
-    format!(
-        "id={} addr={} laddr={} fd=0 name={} age={} idle=0 flags=N db={} sub=0 psub=0 ssub=0 \
-         multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 \
-         tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
-        session.id,
-        session.peer,
-        session.local,
-        text(&session.name).unwrap_or_default(),
-        session.created.elapsed().as_secs(),
-        session.db,
-        cmd,
-        session.resp,
-        text(&session.lib_name).unwrap_or_default(),
-        text(&session.lib_ver).unwrap_or_default(),
-    )
-}
-
-/// `CLIENT INFO`.
-fn client_info(ex: &mut Exec<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
-    let mut line = client_info_line(ex.session, "client|info");
-    line.push('\n');
-    Ok(Reply::Verbatim("txt", Bytes::from(line)))
-}
-
-/// `CLIENT HELP`.
-fn client_help(_ex: &mut Exec<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
-    Ok(help_reply(
-        "CLIENT",
-        &[
-            "GETNAME",
-            "    Return the name of the current connection.",
-            "ID",
-            "    Return the ID of the current connection.",
-            "INFO",
-            "    Return information about the current client connection.",
-            "SETINFO <option> <value>",
-            "    Set client meta attr. Options are:",
-            "    * LIB-NAME: the client lib name.",
-            "    * LIB-VER: the client lib version.",
-            "SETNAME <name>",
-            "    Assign the name <name> to the current connection.",
-        ],
-    ))
 }
 
 /// Redis's `addReplyHelp`: a header, the lines, and HELP's own entry, as status replies.

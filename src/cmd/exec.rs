@@ -71,6 +71,15 @@ fn run_one(shared: &Shared, session: &mut Session, args: &[Bytes]) -> (Reply, Fl
         );
         return (rejected(shared, Some(spec), text), Flow::Continue);
     }
+    if shared.clients.is_paused() {
+        let writes = spec.flags & (flags::WRITE | flags::MAY_REPLICATE) != 0
+            || (spec.name == "exec" && session.multi.as_ref().is_some_and(|m| m.writes()));
+        if let Some(after_ms) = shared.clients.pause_left(writes) {
+            // Not run: the connection retries it when the pause ends (or on CLIENT UNPAUSE).
+            shared.clients.wait_for_unpause(session.client.clone());
+            return (Reply::NoReply, Flow::Retry { after_ms, done: 0 });
+        }
+    }
     let plan = lock_plan(shared, spec, args, session.db);
     let guard = shared.locks.lock(&plan);
     let now = crate::storage::version::now_millis();
@@ -131,6 +140,14 @@ pub(crate) fn invoke(
     let started = std::time::Instant::now();
     let result = (spec.handler)(ex, args);
     let micros = started.elapsed().as_micros() as u64;
+    let shared = ex.shared;
+    if shared.clients.monitoring() && spec.flags & (flags::SKIP_MONITOR | flags::ADMIN) == 0 {
+        // MONITOR clients are of Redis's normal class for the output-buffer limit.
+        let limit = shared.config.output_limit(crate::config::ClientClass::Normal);
+        shared
+            .clients
+            .feed_monitors(ex.session.db, &ex.session.peer, args, limit);
+    }
     let error = match &result {
         Ok(Reply::Error(text)) => Some(std::borrow::Cow::Borrowed(&text[..])),
         Ok(_) => None,
@@ -165,7 +182,9 @@ pub fn execute_batch(
         // Inside MULTI, commands are checked and queued (EXEC, DISCARD, ... run below).
         if session.multi.is_some() {
             if let Some(reply) = transactions::queue(shared, session, &cmds[i]) {
-                reply.encode(session.resp, out);
+                if session.take_reply_turn() {
+                    reply.encode(session.resp, out);
+                }
                 i += 1;
                 continue;
             }
@@ -187,7 +206,12 @@ pub fn execute_batch(
             continue;
         }
         let (reply, flow) = dispatch(shared, session, &cmds[i]);
-        reply.encode(session.resp, out);
+        if let Flow::Retry { after_ms, .. } = flow {
+            return Flow::Retry { after_ms, done: i };
+        }
+        if session.take_reply_turn() {
+            reply.encode(session.resp, out);
+        }
         i += 1;
         match flow {
             Flow::Continue => {}
@@ -265,7 +289,8 @@ pub fn execute_group(shared: &Shared, work: &mut [Work<Session>]) {
                     blocking::serve_pending(shared);
                     let w = &mut work[i];
                     if ran < w.cmds.len() {
-                        w.flow = execute_batch(shared, &mut w.session, &w.cmds[ran..], &mut w.out);
+                        let flow = execute_batch(shared, &mut w.session, &w.cmds[ran..], &mut w.out);
+                        w.flow = offset(flow, ran);
                     }
                 }
             }
@@ -282,6 +307,21 @@ pub fn execute_group(shared: &Shared, work: &mut [Work<Session>]) {
     if let Some((group, members)) = open.take() {
         commit_members(group, members, work);
         blocking::serve_pending(shared);
+    }
+}
+
+/// `flow` of a batch's tail that starts at request `ran` (its `done` counts from there).
+fn offset(flow: Flow, ran: usize) -> Flow {
+    match flow {
+        Flow::Block { timeout_ms, done } => Flow::Block {
+            timeout_ms,
+            done: done + ran,
+        },
+        Flow::Retry { after_ms, done } => Flow::Retry {
+            after_ms,
+            done: done + ran,
+        },
+        other => other,
     }
 }
 
@@ -309,7 +349,11 @@ fn commit_members(group: Group<'_>, members: Vec<Member>, work: &mut [Work<Sessi
 /// session may run, which names keys and locks nothing but them and never blocks (never
 /// inside MULTI, where commands are queued).
 fn groupable(shared: &Shared, session: &Session, args: &[Bytes]) -> Option<&'static CommandSpec> {
-    if session.multi.is_some() || session.subs.is_some() {
+    if session.multi.is_some()
+        || session.subs.is_some()
+        || session.reply != crate::session::ReplyMode::On
+        || shared.clients.is_paused()
+    {
         return None;
     }
     let spec = resolve(&shared.commands, args).ok()?;

@@ -9,6 +9,7 @@
 pub mod args;
 pub mod bits;
 pub mod blocking;
+pub mod client;
 pub mod connection;
 pub mod exec;
 pub mod hashes;
@@ -288,6 +289,7 @@ impl CommandTable {
         let mut by_name = HashMap::new();
         for family in [
             connection::COMMANDS,
+            client::COMMANDS,
             server::COMMANDS,
             strings::COMMANDS,
             bits::COMMANDS,

@@ -240,14 +240,11 @@ fn send(ex: &mut Exec<'_, '_>, shard: bool, channel: &Bytes, message: &Bytes) ->
     }
 }
 
-/// The output-buffer limit of subscribers.
+/// The output-buffer limit of subscribers (`client-output-buffer-limit pubsub`).
 pub fn pubsub_limit(shared: &Shared) -> talus_actors::OutputLimit {
-    let _ = shared;
-    talus_actors::OutputLimit {
-        hard: 32 << 20,
-        soft: 8 << 20,
-        soft_secs: 60,
-    }
+    shared
+        .config
+        .output_limit(crate::config::ClientClass::PubSub)
 }
 
 /// Delivers what a committed context published and notified.

@@ -66,6 +66,20 @@ pub struct Multi {
     failed: bool,
 }
 
+impl Multi {
+    /// Commands queued so far (CLIENT LIST `multi`).
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// True when a queued command writes or may replicate (CLIENT PAUSE WRITE holds EXEC).
+    pub fn writes(&self) -> bool {
+        self.queue
+            .iter()
+            .any(|q| q.spec.flags & (WRITE | MAY_REPLICATE) != 0)
+    }
+}
+
 /// A queued command, already resolved and checked.
 struct Queued {
     spec: &'static CommandSpec,
