@@ -236,12 +236,99 @@ impl PubSub {
 /// Pushes `frame` to every subscriber; all count as receivers (one over its limit is being
 /// closed, as Redis counts a client it is about to close).
 fn deliver(subs: &[Subscriber], frame: &Bytes, limit: OutputLimit) -> usize {
-    for s in subs {
-        if s.handle.push(frame.clone(), limit).is_err() {
-            log::debug!("pub/sub: client {} closed or over its output limit", s.id);
+    OUTBOX.with(|outbox| match &mut *outbox.borrow_mut() {
+        Some(outbox) => {
+            for s in subs {
+                outbox.add(s, frame, limit);
+            }
+        }
+        None => {
+            for s in subs {
+                push(&s.handle, s.id, frame.clone(), limit);
+            }
+        }
+    });
+    subs.len()
+}
+
+fn push(handle: &ClientHandle, id: u64, bytes: Bytes, limit: OutputLimit) {
+    if let Err(talus_actors::PushRefused::OverLimit) = handle.push(bytes, limit) {
+        log::warn!(
+            "Client id={id} scheduled to be closed ASAP for overcoming of output buffer limits."
+        );
+    }
+}
+
+thread_local! {
+    /// Messages an executor thread produced for each subscriber during the current group,
+    /// sent as one push per subscriber when the group is done ([`gathered`]).
+    static OUTBOX: std::cell::RefCell<Option<Outbox>> = const { std::cell::RefCell::new(None) };
+}
+
+/// One executor group's pending messages, by subscriber, in publication order.
+#[derive(Default)]
+struct Outbox {
+    by_client: HashMap<u64, (ClientHandle, BytesMut, OutputLimit)>,
+}
+
+impl Outbox {
+    fn add(&mut self, sub: &Subscriber, frame: &Bytes, limit: OutputLimit) {
+        let (handle, buf, lim) = self
+            .by_client
+            .entry(sub.id)
+            .or_insert_with(|| (sub.handle.clone(), BytesMut::new(), limit));
+        *lim = limit;
+        // The hard limit holds within a group too: what is gathered counts with what is queued.
+        let total = handle.pending_output() + (buf.len() + frame.len()) as u64;
+        if limit.hard > 0 && total > limit.hard {
+            if !handle.is_closed() {
+                handle.kill();
+                log::warn!(
+                    "Client id={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                    sub.id
+                );
+            }
+            buf.clear();
+            return;
+        }
+        buf.extend_from_slice(frame);
+    }
+
+    fn flush(self) {
+        for (id, (handle, buf, limit)) in self.by_client {
+            if !buf.is_empty() {
+                push(&handle, id, buf.freeze(), limit);
+            }
         }
     }
-    subs.len()
+}
+
+/// Runs `f` (an executor's group of batches) gathering the messages it publishes per
+/// subscriber, then sends each subscriber its messages as one push: a pipeline of PUBLISHes to
+/// 50 subscribers costs 50 mailbox messages and at most 50 writes, not 50 per PUBLISH.
+/// Messages still leave before the group's replies, in publication order.
+pub fn gathered<R>(f: impl FnOnce() -> R) -> R {
+    let nested = OUTBOX.with(|o| {
+        let mut o = o.borrow_mut();
+        let nested = o.is_some();
+        if !nested {
+            *o = Some(Outbox::default());
+        }
+        nested
+    });
+    /// Sends what was gathered, also when `f` panics (the executor survives panics).
+    struct Flush(bool);
+    impl Drop for Flush {
+        fn drop(&mut self) {
+            if self.0 {
+                if let Some(outbox) = OUTBOX.with(|o| o.borrow_mut().take()) {
+                    outbox.flush();
+                }
+            }
+        }
+    }
+    let _flush = Flush(!nested);
+    f()
 }
 
 /// A RESP2 array of bulk strings.

@@ -49,13 +49,14 @@ impl Service for TalusService {
     }
 
     fn execute(&self, session: &mut Session, cmds: &[Args], out: &mut BytesMut) -> Flow {
-        let flow = cmd::execute_batch(&self.shared, session, cmds, out);
+        let flow =
+            crate::pubsub::gathered(|| cmd::execute_batch(&self.shared, session, cmds, out));
         session.publish_view();
         flow
     }
 
     fn execute_group(&self, group: &mut [Work<Session>]) {
-        cmd::execute_group(&self.shared, group);
+        crate::pubsub::gathered(|| cmd::execute_group(&self.shared, group));
         for w in group.iter() {
             w.session.publish_view();
         }

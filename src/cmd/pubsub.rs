@@ -313,9 +313,10 @@ fn pubsub_shardchannels(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> 
 
 fn channels(ex: &mut Exec<'_, '_>, space: Space, args: &[Bytes]) -> Result<Reply> {
     if args.len() > 3 {
-        return Err(Error::Arity(
-            format!("pubsub|{}", args::text(&args[1]).to_ascii_lowercase()),
-        ));
+        return Err(Error::err(format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
+            args::text(&args[1])
+        )));
     }
     let found = ex.shared.pubsub.active(space, args.get(2).map(|p| &p[..]));
     Ok(Reply::Array(found.into_iter().map(Reply::Bulk).collect()))
