@@ -67,6 +67,9 @@ impl Server {
             clients: Default::default(),
         });
 
+        // The slowlog settings are cached for the per-command path.
+        shared.calls.configure(&shared.config);
+
         let stop = Arc::new(AtomicBool::new(false));
         let expire_thread = {
             let shared = shared.clone();

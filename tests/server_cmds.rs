@@ -472,6 +472,7 @@ fn info_sections_and_format() {
             "# Replication",
             "# CPU",
             "# Modules",
+            "# Errorstats",
             "# Cluster",
             "# Keyspace",
             "# RocksDB"
@@ -497,8 +498,12 @@ fn info_sections_and_format() {
             .map(str::to_string)
             .collect()
     };
-    for all in ["default", "all", "everything", "ALL"] {
-        assert_eq!(heads(&info(&mut con, &[all])), headers, "{all}");
+    assert_eq!(heads(&info(&mut con, &["default"])), headers);
+    // As Redis 7.0: commandstats only with all / everything (or by name).
+    let mut with_cmdstats: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+    with_cmdstats.insert(8, "# Commandstats".into());
+    for all in ["all", "everything", "ALL"] {
+        assert_eq!(heads(&info(&mut con, &[all])), with_cmdstats, "{all}");
     }
 
     let f = fields(&text);

@@ -11,6 +11,7 @@ pub mod bits;
 pub mod blocking;
 pub mod client;
 pub mod connection;
+pub mod debug;
 pub mod exec;
 pub mod hashes;
 pub mod introspect;
@@ -19,6 +20,7 @@ pub mod lists;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
+pub mod slowlog;
 pub mod strings;
 pub mod transactions;
 pub mod zsets;
@@ -301,6 +303,8 @@ impl CommandTable {
             zsets::COMMANDS,
             blocking::COMMANDS,
             introspect::COMMANDS,
+            slowlog::COMMANDS,
+            debug::COMMANDS,
             pubsub::COMMANDS,
         ] {
             for spec in family {

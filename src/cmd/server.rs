@@ -1,5 +1,5 @@
-//! Server commands: DBSIZE, FLUSHDB, FLUSHALL, TIME, COMMAND, INFO, SHUTDOWN and CONFIG, with
-//! Redis 7.0's replies and error texts.
+//! Server commands: DBSIZE, FLUSHDB, FLUSHALL, TIME, COMMAND, INFO, SHUTDOWN, CONFIG, SAVE,
+//! BGSAVE and LASTSAVE, with Redis 7.0's replies and error texts.
 //!
 //! Choices where Talus differs from Redis:
 //! - DBSIZE and INFO keyspace count live keys exactly with a scan of the database's meta entries
@@ -17,14 +17,29 @@
 //! - INFO has Redis's sections and layout (`# Section` headers, CRLF lines, a blank line
 //!   between sections) with the fields Talus can fill honestly: `used_memory` is the process's
 //!   resident size (RocksDB's block cache and memtables included), replication always reads as a
-//!   master without replicas, and Talus adds a few `talus_*` fields.
+//!   master without replicas, and Talus adds a few `talus_*` fields. As in Redis 7.0, the
+//!   default sections leave out commandstats (`INFO all`, `everything` or `commandstats` show
+//!   it); errorstats is a default section. Redis's latencystats section is not there.
+//! - SAVE and BGSAVE make a RocksDB checkpoint (a consistent copy that opens as a data dir; its
+//!   table files are hard links where the filesystem allows) in `<dir>/checkpoints/<unix-ms>`,
+//!   SAVE on the executor thread, BGSAVE on a thread of its own (`+Background saving started`;
+//!   another save meanwhile gets Redis's `Background save already in progress`; inside EXEC it
+//!   answers `+Background saving scheduled`, as Redis, and starts at once). LASTSAVE and INFO
+//!   persistence (`rdb_last_save_time`, `rdb_bgsave_in_progress`, `rdb_last_bgsave_status`,
+//!   `rdb_saves`, `talus_last_checkpoint`) follow them. Old checkpoints are kept: removing them
+//!   is left to the operator. `rdb_changes_since_last_save` counts successful write commands
+//!   (see [`crate::calls`]). BGSAVE's SCHEDULE is accepted; there is never another child
+//!   process to wait for.
 
 use super::{args, flags::*, CommandSpec, CommandTable, Exec, KeySpec, Locking};
+use crate::calls::SaveKind;
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::storage::encoding::peek_meta;
+use crate::storage::Store;
 use bytes::Bytes;
 use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{SystemTime, UNIX_EPOCH};
 use talus_actors::Flow;
@@ -64,6 +79,15 @@ pub static COMMANDS: &[CommandSpec] = &[
         subcommands: COMMAND,
     },
     super::container_spec("config", CONFIG),
+    spec("save", 1, ADMIN | NOSCRIPT | NO_MULTI, Locking::None, save),
+    spec("bgsave", -1, ADMIN | NOSCRIPT, Locking::None, bgsave),
+    spec(
+        "lastsave",
+        1,
+        LOADING | STALE | FAST,
+        Locking::None,
+        lastsave,
+    ),
 ];
 
 static COMMAND: &[CommandSpec] = &[
@@ -284,7 +308,8 @@ pub fn acl_categories(spec: &'static CommandSpec) -> Vec<&'static str> {
             cats.push(cat);
         }
     }
-    if f & ADMIN != 0 {
+    // LASTSAVE is @admin @dangerous in Redis without the admin flag.
+    if f & ADMIN != 0 || spec.name == "lastsave" {
         cats.extend(["admin", "dangerous"]);
     }
     cats.push(if f & FAST != 0 { "fast" } else { "slow" });
@@ -617,6 +642,7 @@ fn config_set(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         .collect();
     let config = &ex.shared.config;
     config.set(&pairs)?;
+    ex.shared.calls.configure(config);
     // The store keeps its own copy of the fsync policy, read on every write.
     ex.shared.store.set_fsync(config.appendfsync());
     ex.shared
@@ -639,6 +665,8 @@ fn config_resetstat(ex: &mut Exec<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
     }
     c.total_connections_received.store(0, Relaxed);
     c.rejected_connections.store(0, Relaxed);
+    // Commandstats, errorstats, total_error_replies, the ops/sec samples (not the slow log).
+    ex.shared.calls.reset_stats();
     Ok(Reply::ok())
 }
 
@@ -666,38 +694,133 @@ fn config_help(_ex: &mut Exec<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
     ))
 }
 
+// ---- SAVE, BGSAVE, LASTSAVE -------------------------------------------------------------
+
+/// `SAVE`: a checkpoint, made before the reply.
+fn save(ex: &mut Exec<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
+    let calls = &ex.shared.calls;
+    if !calls.saves.try_begin(SaveKind::Foreground, calls.writes()) {
+        return Err(Error::err("Background save already in progress"));
+    }
+    let result = make_checkpoint(&ex.shared.store);
+    let ok = result.is_ok();
+    calls.saves.finish(result);
+    if ok {
+        log::info!("DB saved on disk");
+        Ok(Reply::ok())
+    } else {
+        // Redis answers a bare `-ERR` (the cause is in the log).
+        Err(Error::raw("ERR"))
+    }
+}
+
+/// `BGSAVE [SCHEDULE]`: a checkpoint made on a thread of its own.
+fn bgsave(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    if args.len() > 2 || (args.len() == 2 && !args::is(&args[1], "schedule")) {
+        return Err(Error::Syntax);
+    }
+    let calls = &ex.shared.calls;
+    if !calls.saves.try_begin(SaveKind::Background, calls.writes()) {
+        return Err(Error::err("Background save already in progress"));
+    }
+    let store = ex.shared.store.clone();
+    let saves = calls.saves.clone();
+    let started = std::thread::Builder::new()
+        .name("talus-bgsave".into())
+        .spawn(move || {
+            let result = make_checkpoint(&store);
+            if let Ok(path) = &result {
+                log::info!(
+                    "Background saving terminated with success: {}",
+                    path.display()
+                );
+            }
+            saves.finish(result);
+        });
+    if let Err(e) = started {
+        calls
+            .saves
+            .finish(Err(format!("cannot start the save thread: {e}")));
+        return Err(Error::raw("ERR"));
+    }
+    log::info!("Background saving started");
+    // Redis schedules a BGSAVE sent inside EXEC (it starts from its cron).
+    Ok(Reply::simple(if ex.session.in_exec {
+        "Background saving scheduled"
+    } else {
+        "Background saving started"
+    }))
+}
+
+/// `LASTSAVE`: Unix seconds of the last successful save (the start time before any).
+fn lastsave(ex: &mut Exec<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
+    Ok(Reply::Integer(ex.shared.calls.saves.last_save() as i64))
+}
+
+/// Makes a checkpoint in a new `<dir>/checkpoints/<unix-ms>` directory and returns its path.
+fn make_checkpoint(store: &Store) -> std::result::Result<PathBuf, String> {
+    let base = store.path().join("checkpoints");
+    std::fs::create_dir_all(&base).map_err(|e| format!("cannot create {}: {e}", base.display()))?;
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    // RocksDB stages the copy in `<target>.tmp`: neither may exist.
+    let free = |p: &PathBuf| !p.exists() && !p.with_extension("tmp").exists();
+    let mut target = base.join(ms.to_string());
+    let mut n = 1;
+    while !free(&target) {
+        target = base.join(format!("{ms}-{n}"));
+        n += 1;
+    }
+    store
+        .checkpoint(&target)
+        .map_err(|e| format!("checkpoint {}: {e}", target.display()))?;
+    Ok(target)
+}
+
 // ---- INFO -------------------------------------------------------------------------------
 
-/// INFO's sections in output order. `default`, `all` and `everything` select them all.
-const SECTIONS: &[&str] = &[
-    "server",
-    "clients",
-    "memory",
-    "persistence",
-    "stats",
-    "replication",
-    "cpu",
-    "modules",
-    "cluster",
-    "keyspace",
-    "rocksdb",
+/// INFO's sections in output order, and whether INFO without arguments (`default`) shows
+/// them; `all` and `everything` show them all.
+const SECTIONS: &[(&str, bool)] = &[
+    ("server", true),
+    ("clients", true),
+    ("memory", true),
+    ("persistence", true),
+    ("stats", true),
+    ("replication", true),
+    ("cpu", true),
+    ("modules", true),
+    ("commandstats", false),
+    ("errorstats", true),
+    ("cluster", true),
+    ("keyspace", true),
+    ("rocksdb", true),
 ];
 
 /// `INFO [section ...]`.
 fn info(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     let mut wanted = [false; SECTIONS.len()];
+    let default = |wanted: &mut [bool; SECTIONS.len()]| {
+        for (w, (_, d)) in wanted.iter_mut().zip(SECTIONS) {
+            *w |= *d;
+        }
+    };
     if args.len() == 1 {
-        wanted = [true; SECTIONS.len()];
+        default(&mut wanted);
     }
     for a in &args[1..] {
-        if args::is(a, "default") || args::is(a, "all") || args::is(a, "everything") {
+        if args::is(a, "default") {
+            default(&mut wanted);
+        } else if args::is(a, "all") || args::is(a, "everything") {
             wanted = [true; SECTIONS.len()];
-        } else if let Some(i) = SECTIONS.iter().position(|s| args::is(a, s)) {
+        } else if let Some(i) = SECTIONS.iter().position(|(s, _)| args::is(a, s)) {
             wanted[i] = true;
         }
     }
     let mut out = String::new();
-    for (i, name) in SECTIONS.iter().enumerate() {
+    for (i, (name, _)) in SECTIONS.iter().enumerate() {
         if !wanted[i] {
             continue;
         }
@@ -794,22 +917,36 @@ fn section(ex: &Exec<'_, '_>, name: &str) -> Result<Fields> {
             put("talus_rocksdb_block_cache", cache.to_string());
         }
         "persistence" => {
-            let started = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_secs()
-                .saturating_sub(shared.started.elapsed().as_secs());
+            let saves = shared.calls.saves.state();
+            let bg = saves.running == Some(SaveKind::Background);
+            let current = if bg {
+                crate::calls::unix_secs().saturating_sub(saves.started) as i64
+            } else {
+                -1
+            };
             put("loading", "0".into());
             put("async_loading", "0".into());
-            put("rdb_changes_since_last_save", "0".into());
-            put("rdb_bgsave_in_progress", "0".into());
-            put("rdb_last_save_time", started.to_string());
-            put("rdb_last_bgsave_status", "ok".into());
+            put(
+                "rdb_changes_since_last_save",
+                shared.calls.changes_since_save().to_string(),
+            );
+            put("rdb_bgsave_in_progress", (bg as u8).to_string());
+            put("rdb_last_save_time", saves.last_save.to_string());
+            let status = if saves.last_ok { "ok" } else { "err" };
+            put("rdb_last_bgsave_status", status.into());
+            put(
+                "rdb_last_bgsave_time_sec",
+                saves.last_bgsave_secs.to_string(),
+            );
+            put("rdb_current_bgsave_time_sec", current.to_string());
+            put("rdb_saves", saves.saves.to_string());
             let aof = config.flag("appendonly").unwrap_or(false);
             put("aof_enabled", (aof as u8).to_string());
             put("aof_rewrite_in_progress", "0".into());
             put("aof_last_write_status", "ok".into());
             put("talus_wal_fsync", shared.store.fsync().name().into());
+            let last = saves.last_path.map(|p| p.display().to_string());
+            put("talus_last_checkpoint", last.unwrap_or_default());
         }
         "stats" => {
             let s = &shared.stats;
@@ -819,6 +956,10 @@ fn section(ex: &Exec<'_, '_>, name: &str) -> Result<Fields> {
                 "total_commands_processed",
                 s.total_commands.load(Relaxed).to_string(),
             );
+            put(
+                "instantaneous_ops_per_sec",
+                shared.calls.ops_per_sec().to_string(),
+            );
             put("rejected_connections", c.rejected().to_string());
             put("expired_keys", s.expired_keys.load(Relaxed).to_string());
             put("evicted_keys", "0".into());
@@ -826,6 +967,10 @@ fn section(ex: &Exec<'_, '_>, name: &str) -> Result<Fields> {
             put(
                 "keyspace_misses",
                 s.keyspace_misses.load(Relaxed).to_string(),
+            );
+            put(
+                "total_error_replies",
+                shared.calls.total_error_replies().to_string(),
             );
         }
         "replication" => {
@@ -847,6 +992,28 @@ fn section(ex: &Exec<'_, '_>, name: &str) -> Result<Fields> {
             put("used_cpu_user_children", cuser);
         }
         "cluster" => put("cluster_enabled", "0".into()),
+        "commandstats" => {
+            for c in shared.calls.commandstats() {
+                // Redis divides as floats (`(float)usec/calls`) and prints `%.2f`.
+                let per_call = if c.calls == 0 {
+                    0.0
+                } else {
+                    c.usec as f32 / c.calls as f32
+                };
+                put(
+                    &format!("cmdstat_{}", c.name),
+                    format!(
+                        "calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}",
+                        c.calls, c.usec, per_call as f64, c.rejected, c.failed
+                    ),
+                );
+            }
+        }
+        "errorstats" => {
+            for (code, n) in shared.calls.errorstats() {
+                put(&format!("errorstat_{code}"), format!("count={n}"));
+            }
+        }
         "rocksdb" => {
             for (k, v) in super::introspect::rocksdb_info(&shared.store) {
                 put(&k, v);

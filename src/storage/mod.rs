@@ -374,6 +374,16 @@ impl Store {
         self.scan_meta(db, from, visit).map(|_| ())
     }
 
+    /// Writes a consistent copy of the store into `target`, a directory that must not exist
+    /// yet (BGSAVE and SAVE). The memtables are flushed first, so the copy is table files only;
+    /// RocksDB hard-links them when `target` is on the same filesystem. The copy opens as a
+    /// data dir of its own.
+    pub fn checkpoint(&self, target: &Path) -> Result<()> {
+        let cp = rocksdb::checkpoint::Checkpoint::new(&*self.db)?;
+        cp.create_checkpoint_with_log_size(target, 0)?;
+        Ok(())
+    }
+
     /// Stops background work and closes the DB (call once, at shutdown, after every executor
     /// has finished). The WAL is synced first.
     pub fn close(&self) {
