@@ -33,8 +33,8 @@
 //!   [`ClientClass`]). As in Redis, CONFIG SET and each config-file line change only the
 //!   classes they name, CONFIG GET lists `normal`, `slave`, `pubsub` in bytes, and CONFIG
 //!   REWRITE writes one line per class (`replica` for `slave`, sizes with units).
-//! - `maxmemory`, `maxmemory-policy`, `protected-mode`, `tcp-keepalive`, `hz`, the `slowlog-*`
-//!   and `lazyfree-lazy-*` parameters are stored and reported (for tools that read them) but
+//! - `maxmemory`, `maxmemory-policy`, `protected-mode`, `tcp-keepalive`, `hz` and the
+//!   `lazyfree-lazy-*` parameters are stored and reported (for tools that read them) but
 //!   not enforced yet.
 //! - The encoding parameters (`hash-max-listpack-*`, `zset-max-listpack-*`,
 //!   `set-max-intset-entries`, `list-max-listpack-size`, `list-compress-depth`, `stream-node-*`,

@@ -897,6 +897,7 @@ fn section(ex: &Exec<'_, '_>, name: &str) -> Result<Fields> {
                 shared.waiters.blocked_clients().to_string(),
             );
             put("tracking_clients", "0".into());
+            put("pubsub_clients", shared.pubsub.clients().to_string());
         }
         "memory" => {
             let rss = resident_bytes();
@@ -972,6 +973,8 @@ fn section(ex: &Exec<'_, '_>, name: &str) -> Result<Fields> {
                 "total_error_replies",
                 shared.calls.total_error_replies().to_string(),
             );
+            put("pubsub_channels", shared.pubsub.numchannels().to_string());
+            put("pubsub_patterns", shared.pubsub.numpat().to_string());
         }
         "replication" => {
             put("role", "master".into());

@@ -100,7 +100,11 @@ impl std::fmt::Debug for Multi {
 pub fn queue(shared: &Shared, session: &mut Session, args: &[Bytes]) -> Option<Reply> {
     let spec = match resolve(&shared.commands, args) {
         Ok(spec) => spec,
-        Err(e) => return Some(refuse(shared, session, e)),
+        Err(e) => {
+            // An arity error counts against the (known) command, as in Redis.
+            let known = shared.commands.get(args.first().map_or(&[][..], |a| &a[..]));
+            return Some(refuse(shared, session, known, e));
+        }
     };
     if RUN_NOW.contains(&spec.name) {
         return None;
@@ -108,11 +112,11 @@ pub fn queue(shared: &Shared, session: &mut Session, args: &[Bytes]) -> Option<R
     // Redis's order: NOAUTH, then no-multi.
     if spec.flags & NO_AUTH == 0 && shared.config.auth_required(session.authenticated) {
         let e = Error::raw("NOAUTH Authentication required.");
-        return Some(refuse(shared, session, e));
+        return Some(refuse(shared, session, Some(spec), e));
     }
     if spec.flags & NO_MULTI != 0 {
         let e = Error::err("Command not allowed inside a transaction");
-        return Some(refuse(shared, session, e));
+        return Some(refuse(shared, session, Some(spec), e));
     }
     let multi = session.multi.as_mut()?;
     multi.queue.push(Queued {
@@ -123,12 +127,17 @@ pub fn queue(shared: &Shared, session: &mut Session, args: &[Bytes]) -> Option<R
 }
 
 /// Answers a command refused while queueing and dooms the transaction.
-fn refuse(shared: &Shared, session: &mut Session, e: Error) -> Reply {
+fn refuse(
+    shared: &Shared,
+    session: &mut Session,
+    spec: Option<&'static CommandSpec>,
+    e: Error,
+) -> Reply {
     shared.stats.commands_processed();
     if let Some(m) = session.multi.as_mut() {
         m.failed = true;
     }
-    super::exec::rejected(shared, None, e.to_string())
+    super::exec::rejected(shared, spec, e.to_string())
 }
 
 /// `MULTI`.
