@@ -307,6 +307,10 @@ impl<S: Service> Connection<S> {
         let shared = self.shared.clone();
         let kill = self.shared.kill.clone();
         let id = self.id;
+        // Pushed output already received (a message published before these requests arrived)
+        // goes out before their replies, even if its flush has not run yet.
+        let pushed = self.push_out.split();
+        let handle = self.handle.clone();
         shared.busy.set(true);
         let fut = async move {
             let (session, mut out, flow, rest) = match pending {
@@ -335,7 +339,12 @@ impl<S: Service> Connection<S> {
                 }
                 err => (flow, err),
             };
-            let written = write_out(writer.as_mut(), &out, &kill, id).await;
+            let mut written = true;
+            if !pushed.is_empty() {
+                written = write_out(writer.as_mut(), &pushed, &kill, id).await;
+                handle.written(pushed.len() as u64);
+            }
+            let written = written && write_out(writer.as_mut(), &out, &kill, id).await;
             (session, out, flow, rest, err, writer, written)
         };
         ctx.wait(fut.into_actor(self).map(
