@@ -72,6 +72,9 @@ pub(crate) fn read_meta(ex: &mut Exec<'_, '_>, key: &[u8], kind: Kind) -> Result
     let db = ex.db();
     let meta = ex.ctx.meta(db, key)?;
     ex.shared.stats.lookup(meta.is_some());
+    if meta.is_none() {
+        ex.ctx.notify(db, 'm', "keymiss", key);
+    }
     match meta {
         Some(m) if m.kind != kind => Err(Error::WrongType),
         other => Ok(other),

@@ -327,6 +327,9 @@ impl Exists {
         for key in &self.keys {
             let hit = ex.ctx.meta(db, key)?.is_some();
             ex.shared.stats.lookup(hit);
+            if !hit {
+                ex.ctx.notify(db, 'm', "keymiss", key);
+            }
             n += hit as i64;
         }
         Ok(Reply::Integer(n))
@@ -358,6 +361,9 @@ impl Type {
         let db = ex.db();
         let meta = ex.ctx.meta(db, &self.key)?;
         ex.shared.stats.lookup(meta.is_some());
+        if meta.is_none() {
+            ex.ctx.notify(db, 'm', "keymiss", &self.key);
+        }
         Ok(Reply::simple(meta.map_or("none", |m| m.kind.name())))
     }
 }
@@ -519,6 +525,9 @@ impl Ttl {
         let db = ex.db();
         let meta = ex.ctx.meta(db, &self.key)?;
         ex.shared.stats.lookup(meta.is_some());
+        if meta.is_none() {
+            ex.ctx.notify(db, 'm', "keymiss", &self.key);
+        }
         let Some(meta) = meta else {
             return Ok(Reply::Integer(-2));
         };
@@ -777,6 +786,8 @@ impl Rename {
         if self.nx && ex.ctx.meta(db, &self.dst)?.is_some() {
             return Ok(Reply::Integer(0));
         }
+        // Redis deletes the destination, then adds the key anew (a `new` event either way).
+        ex.ctx.delete(db, &self.dst)?;
         ex.ctx
             .copy_key(db, &self.src, db, &self.dst, meta.expire_ms)?;
         ex.ctx.delete(db, &self.src)?;
@@ -831,11 +842,19 @@ impl Copy {
         if dst_db == db && self.src == self.dst {
             return Err(SAME_OBJECT);
         }
-        let Some(meta) = ex.ctx.meta(db, &self.src)? else {
+        // The source is read as Redis's `lookupKeyRead` does: a hit or a miss (`keymiss`).
+        let meta = ex.ctx.meta(db, &self.src)?;
+        ex.shared.stats.lookup(meta.is_some());
+        let Some(meta) = meta else {
+            ex.ctx.notify(db, 'm', "keymiss", &self.src);
             return Ok(Reply::Integer(0));
         };
-        if !self.replace && ex.ctx.meta(dst_db, &self.dst)?.is_some() {
-            return Ok(Reply::Integer(0));
+        if ex.ctx.meta(dst_db, &self.dst)?.is_some() {
+            if !self.replace {
+                return Ok(Reply::Integer(0));
+            }
+            // REPLACE deletes the destination, then adds the copy anew (a `new` event).
+            ex.ctx.delete(dst_db, &self.dst)?;
         }
         ex.ctx
             .copy_key(db, &self.src, dst_db, &self.dst, meta.expire_ms)?;

@@ -1135,7 +1135,10 @@ mod tests {
         assert_eq!(
             events(&effects),
             vec![
+                // `new` (Ctx::put_meta) before the event of the push that created the key.
+                ev('n', "new", "src"),
                 ev('l', "rpush", "src"),
+                ev('n', "new", "dst"),
                 ev('l', "rpush", "dst"),
                 ev('l', "lpop", "src"),
                 ev('g', "del", "src"),

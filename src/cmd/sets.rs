@@ -379,24 +379,19 @@ fn smove(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
 // ---- SINTER, SUNION, SDIFF and their STORE forms ------------------------------------------
 
 /// The metas of `keys` (missing keys are `None`); WRONGTYPE if any holds another type, even
-/// after a missing one, as Redis checks every key. `for_write` uses write lookups (no stats).
-fn load_sets(ex: &mut Exec<'_, '_>, keys: &[Bytes], for_write: bool) -> Result<Vec<Option<Meta>>> {
-    let db = ex.db();
+/// after a missing one, as Redis checks every key. Read lookups (keyspace hits and misses,
+/// `keymiss` events) for the STORE forms too, as Redis 7.0 does.
+fn load_sets(ex: &mut Exec<'_, '_>, keys: &[Bytes]) -> Result<Vec<Option<Meta>>> {
     let mut out = Vec::with_capacity(keys.len());
     for k in keys {
-        let m = if for_write {
-            ex.ctx.meta_of(db, k, Kind::Set)?
-        } else {
-            read_meta(ex, k, Kind::Set)?
-        };
-        out.push(m);
+        out.push(read_meta(ex, k, Kind::Set)?);
     }
     Ok(out)
 }
 
 /// The intersection of `keys` (stops at `limit` members when it is not 0).
-fn inter(ex: &mut Exec<'_, '_>, keys: &[Bytes], for_write: bool, limit: u64) -> Result<Vec<Bytes>> {
-    let metas = load_sets(ex, keys, for_write)?;
+fn inter(ex: &mut Exec<'_, '_>, keys: &[Bytes], limit: u64) -> Result<Vec<Bytes>> {
+    let metas = load_sets(ex, keys)?;
     let Some(metas) = metas.into_iter().collect::<Option<Vec<Meta>>>() else {
         return Ok(Vec::new());
     };
@@ -419,8 +414,8 @@ fn inter(ex: &mut Exec<'_, '_>, keys: &[Bytes], for_write: bool, limit: u64) -> 
 }
 
 /// The union of `keys`, in order.
-fn union(ex: &mut Exec<'_, '_>, keys: &[Bytes], for_write: bool) -> Result<Vec<Bytes>> {
-    let metas = load_sets(ex, keys, for_write)?;
+fn union(ex: &mut Exec<'_, '_>, keys: &[Bytes]) -> Result<Vec<Bytes>> {
+    let metas = load_sets(ex, keys)?;
     let mut all = BTreeSet::new();
     for (k, m) in keys.iter().zip(&metas) {
         if let Some(m) = m {
@@ -431,8 +426,8 @@ fn union(ex: &mut Exec<'_, '_>, keys: &[Bytes], for_write: bool) -> Result<Vec<B
 }
 
 /// The members of the first of `keys` that are in none of the others.
-fn diff(ex: &mut Exec<'_, '_>, keys: &[Bytes], for_write: bool) -> Result<Vec<Bytes>> {
-    let metas = load_sets(ex, keys, for_write)?;
+fn diff(ex: &mut Exec<'_, '_>, keys: &[Bytes]) -> Result<Vec<Bytes>> {
+    let metas = load_sets(ex, keys)?;
     let Some(first) = &metas[0] else {
         return Ok(Vec::new());
     };
@@ -478,29 +473,29 @@ fn store_set(
 }
 
 fn sinter(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    Ok(bulk_set(inter(ex, &args[1..], false, 0)?))
+    Ok(bulk_set(inter(ex, &args[1..], 0)?))
 }
 
 fn sinterstore(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let result = inter(ex, &args[2..], true, 0)?;
+    let result = inter(ex, &args[2..], 0)?;
     store_set(ex, &args[1], result, "sinterstore")
 }
 
 fn sunion(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    Ok(bulk_set(union(ex, &args[1..], false)?))
+    Ok(bulk_set(union(ex, &args[1..])?))
 }
 
 fn sunionstore(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let result = union(ex, &args[2..], true)?;
+    let result = union(ex, &args[2..])?;
     store_set(ex, &args[1], result, "sunionstore")
 }
 
 fn sdiff(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    Ok(bulk_set(diff(ex, &args[1..], false)?))
+    Ok(bulk_set(diff(ex, &args[1..])?))
 }
 
 fn sdiffstore(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let result = diff(ex, &args[2..], true)?;
+    let result = diff(ex, &args[2..])?;
     store_set(ex, &args[1], result, "sdiffstore")
 }
 
@@ -531,6 +526,6 @@ fn sintercard(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         }
         i += 1;
     }
-    let result = inter(ex, &args[2..end], false, limit)?;
+    let result = inter(ex, &args[2..end], limit)?;
     Ok(Reply::Integer(result.len() as i64))
 }

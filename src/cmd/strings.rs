@@ -126,6 +126,9 @@ pub(crate) fn read_string(ex: &mut Exec<'_, '_>, key: &[u8]) -> Result<Option<Me
     let db = ex.db();
     let meta = ex.ctx.meta(db, key)?;
     ex.shared.stats.lookup(meta.is_some());
+    if meta.is_none() {
+        ex.ctx.notify(db, 'm', "keymiss", key);
+    }
     match meta {
         Some(m) if m.kind != Kind::String => Err(Error::WrongType),
         other => Ok(other),
@@ -437,6 +440,9 @@ impl MGet {
         for key in &self.keys {
             let meta = ex.ctx.meta(db, key)?;
             ex.shared.stats.lookup(meta.is_some());
+            if meta.is_none() {
+                ex.ctx.notify(db, 'm', "keymiss", key);
+            }
             out.push(match meta {
                 Some(m) if m.kind == Kind::String => Reply::Bulk(m.payload),
                 _ => Reply::Nil,
@@ -859,6 +865,9 @@ impl Lcs {
         for (value, key) in values.iter_mut().zip(&args[1..3]) {
             let meta = ex.ctx.meta(db, key)?;
             ex.shared.stats.lookup(meta.is_some());
+            if meta.is_none() {
+                ex.ctx.notify(db, 'm', "keymiss", key);
+            }
             match meta {
                 Some(m) if m.kind == Kind::String => *value = m.payload,
                 Some(_) => wrong_type = true,

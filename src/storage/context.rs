@@ -308,6 +308,12 @@ impl<'a> Ctx<'a> {
     /// Writes the meta of `key` (creating or replacing the key), records it as touched, and
     /// as ready when it is a non-empty list or sorted set.
     pub fn put_meta(&mut self, db: u16, key: &[u8], meta: Meta) {
+        // Redis's dbAdd publishes `new` (before the command's own event) for a key that was
+        // not there (an expired one is deleted first, publishing `expired`). Only looked up
+        // while events are recorded: with notifications off this costs nothing.
+        if self.track_events && matches!(self.meta(db, key), Ok(None)) {
+            self.notify(db, 'n', "new", key);
+        }
         // A list or sorted set written non-empty (pushed to, renamed, copied or moved here)
         // can serve clients blocked on it.
         if matches!(meta.kind, Kind::List | Kind::ZSet) && meta.count > 0 {

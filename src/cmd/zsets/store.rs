@@ -194,6 +194,9 @@ fn setop(
     for k in keys {
         let meta = ex.ctx.meta(db, k)?;
         ex.shared.stats.lookup(meta.is_some());
+        if meta.is_none() {
+            ex.ctx.notify(db, 'm', "keymiss", k);
+        }
         let input = match meta {
             None => Input::Missing,
             Some(m) if m.kind == Kind::ZSet => Input::ZSet(Z::new(db, k, m)),
