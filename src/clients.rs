@@ -242,7 +242,8 @@ impl Clients {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
-        let mut line = BytesMut::with_capacity(64 + args.iter().map(|a| a.len() + 3).sum::<usize>());
+        let mut line =
+            BytesMut::with_capacity(64 + args.iter().map(|a| a.len() + 3).sum::<usize>());
         line.extend_from_slice(
             format!(
                 "+{}.{:06} [{} {}]",
@@ -253,9 +254,14 @@ impl Clients {
             )
             .as_bytes(),
         );
-        for a in args {
+        let redacted = redacted_args(args);
+        for (i, a) in args.iter().enumerate() {
             line.extend_from_slice(b" ");
-            repr(&mut line, a);
+            if redacted.contains(&i) {
+                line.extend_from_slice(b"\"(redacted)\"");
+            } else {
+                repr(&mut line, a);
+            }
         }
         line.extend_from_slice(b"\r\n");
         let line = line.freeze();
@@ -322,6 +328,51 @@ impl Clients {
     }
 }
 
+/// The positions of the arguments MONITOR must not show (passwords and user names), as Redis
+/// redacts them: every argument of AUTH, the user and password after HELLO's AUTH option,
+/// MIGRATE's AUTH password and AUTH2 user and password.
+fn redacted_args(args: &[Bytes]) -> Vec<usize> {
+    let is = |i: usize, word: &str| {
+        args.get(i)
+            .is_some_and(|a| a.eq_ignore_ascii_case(word.as_bytes()))
+    };
+    let mut out = Vec::new();
+    if is(0, "auth") {
+        out.extend(1..args.len());
+    } else if is(0, "hello") {
+        // HELLO [protover [AUTH user pass] [SETNAME name]]: scanned as Redis parses it.
+        let mut j = 2;
+        while j < args.len() {
+            let more = args.len() - 1 - j;
+            if is(j, "auth") && more >= 2 {
+                out.extend([j + 1, j + 2]);
+                j += 3;
+            } else if is(j, "setname") && more >= 1 {
+                j += 2;
+            } else {
+                break;
+            }
+        }
+    } else if is(0, "migrate") {
+        let mut j = 6;
+        while j < args.len() {
+            let more = args.len() - 1 - j;
+            if is(j, "auth") && more >= 1 {
+                out.push(j + 1);
+                j += 2;
+            } else if is(j, "auth2") && more >= 2 {
+                out.extend([j + 1, j + 2]);
+                j += 3;
+            } else if is(j, "keys") {
+                break;
+            } else {
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
 /// Appends `s` quoted as Redis's `sdscatrepr` does (MONITOR's arguments).
 pub fn repr(out: &mut BytesMut, s: &[u8]) {
     out.extend_from_slice(b"\"");
@@ -350,5 +401,29 @@ mod tests {
         let mut out = BytesMut::new();
         repr(&mut out, b"a \"b\"\\\n\x01\xff");
         assert_eq!(&out[..], b"\"a \\\"b\\\"\\\\\\n\\x01\\xff\"");
+    }
+
+    #[test]
+    fn monitor_redacts_credentials() {
+        let args = |words: &[&str]| -> Vec<Bytes> {
+            words
+                .iter()
+                .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+                .collect()
+        };
+        assert_eq!(redacted_args(&args(&["AUTH", "pw"])), vec![1]);
+        assert_eq!(redacted_args(&args(&["auth", "user", "pw"])), vec![1, 2]);
+        assert_eq!(
+            redacted_args(&args(&["HELLO", "2", "SETNAME", "n", "AUTH", "u", "p"])),
+            vec![5, 6]
+        );
+        assert!(redacted_args(&args(&["HELLO", "2", "AUTH", "u"])).is_empty());
+        assert!(redacted_args(&args(&["SET", "auth", "pw"])).is_empty());
+        assert_eq!(
+            redacted_args(&args(&[
+                "MIGRATE", "h", "1", "k", "0", "5", "COPY", "AUTH", "p"
+            ])),
+            vec![8]
+        );
     }
 }

@@ -112,7 +112,6 @@ fn client_setinfo(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     Ok(Reply::ok())
 }
 
-
 /// One client as CLIENT INFO and CLIENT LIST describe it, without the final newline.
 pub fn info_line(entry: &ClientEntry, view: &View, blocked: bool) -> String {
     let text = |b: &Option<Bytes>| {
@@ -213,9 +212,10 @@ fn client_list(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     } else if args.len() >= 4 && args::is(&args[2], "id") {
         let mut list = Vec::with_capacity(args.len() - 3);
         for a in &args[3..] {
+            // Any integer is accepted (0 and negative ids match nobody), as in Redis.
             match crate::util::number::parse_i64(a) {
-                Some(n) if n > 0 => list.push(n as u64),
-                _ => return Err(Error::err("Invalid client ID")),
+                Some(n) => list.extend(u64::try_from(n).ok().filter(|&n| n > 0)),
+                None => return Err(Error::err("Invalid client ID")),
             }
         }
         ids = Some(list);
@@ -288,10 +288,7 @@ impl KillFilter {
             } else if args::is(opt, "user") {
                 // Talus has Redis's single `default` user.
                 if value.as_ref() != b"default" {
-                    return Err(Error::err(format!(
-                        "No such user '{}'",
-                        args::text(value)
-                    )));
+                    return Err(Error::err(format!("No such user '{}'", args::text(value))));
                 }
             } else if args::is(opt, "skipme") {
                 f.skipme = if args::is(value, "yes") {
@@ -333,7 +330,7 @@ fn client_kill(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
             .clients
             .all()
             .into_iter()
-            .find(|e| e.peer.to_string().as_bytes() == addr.as_ref());
+            .find(|e| !e.handle.is_closed() && e.peer.to_string().as_bytes() == addr.as_ref());
         let Some(target) = target else {
             return Err(Error::err("No such client"));
         };
@@ -343,7 +340,9 @@ fn client_kill(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     let filter = KillFilter::parse(args)?;
     let mut killed = 0;
     for entry in ex.shared.clients.all() {
-        if filter.skipme && entry.id == me {
+        // A client already being closed (killed, but its connection not gone yet) is gone
+        // for Redis, which frees killed clients at once.
+        if (filter.skipme && entry.id == me) || (entry.id != me && entry.handle.is_closed()) {
             continue;
         }
         let view = if entry.id == me {
@@ -370,20 +369,35 @@ fn kill(ex: &mut Exec<'_, '_>, target: &ClientEntry, me: u64) {
 
 /// `CLIENT PAUSE timeout [WRITE|ALL]`.
 fn client_pause(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
+    // Redis checks the argument count and the mode before the timeout.
+    let all = match args.len() {
+        3 => true,
+        4 if args::is(&args[3], "all") => true,
+        4 if args::is(&args[3], "write") => false,
+        4 => return Err(Error::err("CLIENT PAUSE mode must be WRITE or ALL")),
+        _ => return Err(subcommand_syntax(args)),
+    };
     let timeout = crate::util::number::parse_i64(&args[2])
         .ok_or_else(|| Error::err("timeout is not an integer or out of range"))?;
     if timeout < 0 {
         return Err(Error::err("timeout is negative"));
     }
-    let all = match args.get(3) {
-        None => true,
-        Some(m) if args.len() == 4 && args::is(m, "all") => true,
-        Some(m) if args.len() == 4 && args::is(m, "write") => false,
-        Some(_) => return Err(Error::err("CLIENT PAUSE mode must be WRITE or ALL")),
-    };
-    let until = crate::clients::unix_ms().saturating_add(timeout as u64);
-    ex.shared.clients.pause(until, all);
+    // Redis 7.0 adds the timeout to the current time in a signed 64-bit integer: an end past
+    // its range wraps into the past, so such a pause ends at once. Same here, instead of an
+    // endless pause.
+    let now = i64::try_from(crate::clients::unix_ms()).unwrap_or(i64::MAX);
+    if let Some(until) = now.checked_add(timeout) {
+        ex.shared.clients.pause(until as u64, all);
+    }
     Ok(Reply::ok())
+}
+
+/// Redis's reply to a CLIENT subcommand given the wrong number of arguments by its handler.
+fn subcommand_syntax(args: &[Bytes]) -> Error {
+    Error::err(format!(
+        "unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+        args::text(&args[1])
+    ))
 }
 
 /// `CLIENT UNPAUSE`.
@@ -400,8 +414,11 @@ fn client_reply(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     } else if args::is(mode, "off") {
         ReplyMode::Off
     } else if args::is(mode, "skip") {
-        // This command's reply and the next one's.
-        ReplyMode::Skip(2)
+        // This command's reply and the next one's; no effect while replies are off (Redis).
+        match ex.session.reply {
+            ReplyMode::Off => ReplyMode::Off,
+            _ => ReplyMode::Skip(2),
+        }
     } else {
         return Err(Error::Syntax);
     };
@@ -423,18 +440,23 @@ fn client_no_evict(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
 /// `CLIENT UNBLOCK client-id [TIMEOUT|ERROR]`: answers a client blocked by a blocking command
 /// with its timeout reply or an UNBLOCKED error; 1 if it was blocked.
 fn client_unblock(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
-    let id = crate::util::number::parse_i64(&args[2]).ok_or(Error::NotInteger)?;
-    let error = match args.get(3) {
-        None => false,
-        Some(m) if args.len() == 4 && args::is(m, "timeout") => false,
-        Some(m) if args.len() == 4 && args::is(m, "error") => true,
-        Some(_) => {
+    // Redis checks the argument count and the reason before the id.
+    let error = match args.len() {
+        3 => false,
+        4 if args::is(&args[3], "timeout") => false,
+        4 if args::is(&args[3], "error") => true,
+        4 => {
             return Err(Error::err(
                 "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
             ))
         }
+        _ => return Err(subcommand_syntax(args)),
     };
-    let Some(entry) = u64::try_from(id).ok().and_then(|id| ex.shared.clients.get(id)) else {
+    let id = crate::util::number::parse_i64(&args[2]).ok_or(Error::NotInteger)?;
+    let Some(entry) = u64::try_from(id)
+        .ok()
+        .and_then(|id| ex.shared.clients.get(id))
+    else {
         return Ok(Reply::Integer(0));
     };
     let Some(waiter) = entry
@@ -476,7 +498,7 @@ fn monitor(ex: &mut Exec<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
 
 /// `RESET`: the connection's state as a new connection has it (no transaction, watches,
 /// subscriptions or MONITOR; db 0, RESP2, no name, replies on, authenticated only if no
-/// password is required).
+/// password is required). CLIENT NO-EVICT stays as it was, as in Redis 7.0.
 fn reset(ex: &mut Exec<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
     reset_session(ex.shared, ex.session);
     Ok(Reply::simple("RESET"))
@@ -494,7 +516,7 @@ fn reset_session(shared: &crate::shared::Shared, session: &mut Session) {
     session.resp = 2;
     session.name = None;
     session.reply = ReplyMode::On;
-    session.no_evict = false;
+    // CLIENT NO-EVICT survives RESET in Redis 7.0.
     session.authenticated = shared.config.requirepass().is_none();
 }
 
