@@ -81,8 +81,8 @@ pub struct View {
     pub monitor: bool,
     /// CLIENT NO-EVICT on.
     pub no_evict: bool,
-    /// A WATCHed key changed (EXEC will fail).
-    pub dirty_cas: bool,
+    /// Set when a WATCHed key changes (EXEC will fail); read live.
+    pub watch_flag: Option<Arc<crate::watch::WatchFlag>>,
 }
 
 impl View {
@@ -104,7 +104,7 @@ impl View {
             blocked: session.blocked,
             monitor: session.monitor,
             no_evict: session.no_evict,
-            dirty_cas: session.watches.as_ref().is_some_and(|w| w.is_dirty()),
+            watch_flag: session.watches.as_ref().map(|w| w.flag()),
         }
     }
 }

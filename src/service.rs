@@ -65,10 +65,9 @@ impl Service for TalusService {
     fn cancel_block(&self, session: &mut Session) -> Option<BytesMut> {
         // Under the registry lock: either the waiter is still there (timed out) or it was
         // served and its reply is on its way.
-        let waiter = self.shared.waiters.remove(session.blocked.take()?)?;
-        let mut out = BytesMut::new();
-        waiter.timeout_reply.encode(waiter.resp, &mut out);
-        Some(out)
+        let mut waiter = self.shared.waiters.remove(session.blocked.take()?)?;
+        let reply = std::mem::replace(&mut waiter.timeout_reply, crate::reply::Reply::NoReply);
+        Some(waiter.encode(reply))
     }
 
     fn close_session(&self, mut session: Session) {

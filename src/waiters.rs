@@ -33,6 +33,19 @@ pub struct Waiter {
     pub client: ClientHandle,
     /// Its reply if the timeout passes first.
     pub timeout_reply: Reply,
+    /// CLIENT REPLY OFF or SKIP was in force when it blocked: its reply is not sent.
+    pub silent: bool,
+}
+
+impl Waiter {
+    /// `reply` encoded for this client (nothing if its reply is not to be sent).
+    pub fn encode(&self, reply: Reply) -> bytes::BytesMut {
+        let mut out = bytes::BytesMut::new();
+        if !self.silent {
+            reply.encode(self.resp, &mut out);
+        }
+        out
+    }
 }
 
 #[derive(Default)]

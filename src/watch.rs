@@ -43,6 +43,11 @@ pub struct WatchFlag {
 }
 
 impl WatchFlag {
+    /// True once a watched key was modified.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty.load(Ordering::Acquire)
+    }
+
     fn mark(&self) {
         self.dirty.store(true, Ordering::Release);
     }
@@ -70,6 +75,11 @@ impl Watches {
     /// True once a watched key was modified.
     pub fn is_dirty(&self) -> bool {
         self.flag.dirty.load(Ordering::Acquire)
+    }
+
+    /// The shared flag a change of a watched key sets (CLIENT LIST reads it live).
+    pub fn flag(&self) -> Arc<WatchFlag> {
+        self.flag.clone()
     }
 
     /// The watched keys.

@@ -8,9 +8,7 @@
 //! installed, against Redis 7.0 too: the same assertions hold on both. The only difference
 //! allowed is Talus's two trailing CLIENT LIST fields from Redis 7.2 (`lib-name`, `lib-ver`).
 //!
-//! The tests marked `#[ignore]` pin Redis behaviour that Talus does not have yet (the cause is
-//! outside the client commands); they pass against Redis (`TALUS_TEST_REDIS=1 cargo test --test
-//! clients -- --include-ignored` runs everything against Redis alone).
+//! `TALUS_TEST_REDIS=1 cargo test --test clients` runs everything against Redis alone.
 
 mod common;
 #[path = "differential/support.rs"]
@@ -387,7 +385,7 @@ fn client_list_fields_and_values_in_every_state() {
         find(p_id).check_state("", 0, (0, 0, 0), -1, "N", "ping");
         find(n_id).check_state("alice", 0, (0, 0, 0), -1, "N", "client|setname");
         find(s_id).check_state("", 3, (0, 0, 0), -1, "N", "select");
-        // (`cmd` of a client inside MULTI: see the ignored test below.)
+        // (`cmd` of a client inside MULTI: see its own test below.)
         let m = find(m_id);
         assert_eq!(
             [m.get("flags"), m.get("multi"), m.get("db"), m.get("sub")],
@@ -462,11 +460,8 @@ fn client_list_fields_and_values_in_every_state() {
     });
 }
 
-/// Redis lists a client inside MULTI with its last queued command as `cmd` (`incr` here);
-/// Talus keeps `multi` (`Session::last_cmd` is set by `exec::invoke` only, not when
-/// `transactions::queue` queues a command).
+/// A client inside MULTI is listed with its last queued command as `cmd` (`incr` here).
 #[test]
-#[ignore = "Talus lists cmd=multi for a client that queued commands (see its doc comment)"]
 fn client_list_cmd_of_a_client_in_multi_is_its_last_queued_command() {
     on_both(|addr, _who| {
         let mut m = connect(addr);
@@ -479,10 +474,8 @@ fn client_list_cmd_of_a_client_in_multi_is_its_last_queued_command() {
     });
 }
 
-/// Redis shows flag `d` as soon as a WATCHed key changes; Talus computes it into the client's
-/// view after the watcher's own batches only, so it shows `N` until the watcher runs a command.
+/// Flag `d` shows as soon as a WATCHed key changes, before the watcher runs another command.
 #[test]
-#[ignore = "Talus's flag d is only refreshed by the watcher's own commands (see its doc comment)"]
 fn client_list_flag_d_appears_when_a_watched_key_changes() {
     on_both(|addr, _who| {
         let mut w = connect(addr);
@@ -858,11 +851,9 @@ fn client_reply_off_skip_on_bytes() {
     });
 }
 
-/// With replies off, Redis drops the reply of a blocking command answered later (its timeout,
-/// or CLIENT UNBLOCK); Talus sends it: the reply mode is not applied to replies that go out
-/// through `ClientHandle::unblock` or `Service::cancel_block` (src/service.rs, src/blocking).
+/// With replies off, the reply of a blocking command answered later (its timeout, or CLIENT
+/// UNBLOCK) is dropped too.
 #[test]
-#[ignore = "Talus sends a blocked command's later reply while CLIENT REPLY is OFF"]
 fn client_reply_off_drops_the_reply_of_a_blocked_command() {
     on_both(|addr, _who| {
         let mut c = connect(addr);
@@ -888,11 +879,9 @@ fn client_reply_off_drops_the_reply_of_a_blocked_command() {
     });
 }
 
-/// Redis sends (un)subscribe confirmations even with replies off (they are pushed like
-/// messages); Talus treats them as the command's reply and drops them (src/cmd/pubsub.rs,
-/// `take_reply_turn` in src/cmd/exec.rs).
+/// (Un)subscribe confirmations are sent even with replies off (Redis pushes them like
+/// messages).
 #[test]
-#[ignore = "Talus drops SUBSCRIBE confirmations while CLIENT REPLY is OFF"]
 fn client_reply_off_keeps_subscribe_confirmations() {
     on_both(|addr, _who| {
         let mut c = connect(addr);
@@ -1080,11 +1069,9 @@ fn client_pause_errors() {
     });
 }
 
-/// Redis holds a write command sent inside MULTI during a write pause (the pause check comes
-/// before queueing); Talus queues it at once (`execute_batch` queues inside MULTI before
-/// `run_one` checks the pause) and holds the EXEC instead.
+/// A write command sent inside MULTI during a write pause is held before it is queued (Redis
+/// checks the pause before queueing).
 #[test]
-#[ignore = "Talus answers QUEUED to a write inside MULTI during CLIENT PAUSE WRITE"]
 fn client_pause_write_holds_a_write_queued_in_multi() {
     on_both(|addr, _who| {
         let mut ctl = connect(addr);

@@ -28,7 +28,7 @@ use crate::storage::context::Ctx;
 use crate::storage::encoding::Kind;
 use crate::storage::locks::LockPlan;
 use crate::waiters::Waiter;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use talus_actors::Flow;
@@ -331,6 +331,7 @@ fn block(
         resp: ex.session.resp,
         client: ex.session.client.clone(),
         timeout_reply: on_timeout,
+        silent: ex.session.reply != crate::session::ReplyMode::On,
     });
     ex.session.blocked = Some(id);
     ex.flow = Flow::Block {
@@ -461,9 +462,7 @@ fn serve_key(shared: &Shared, db: u16, key: &Bytes) {
             Some(text) => Reply::error(text.clone()),
             None => reply,
         };
-        let mut out = BytesMut::new();
-        reply.encode(waiter.resp, &mut out);
-        waiter.client.unblock(out);
+        waiter.client.unblock(waiter.encode(reply));
     }
 }
 

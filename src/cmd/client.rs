@@ -132,7 +132,7 @@ pub fn info_line(entry: &ClientEntry, view: &View, blocked: bool) -> String {
     if blocked {
         flags.push('b');
     }
-    if view.dirty_cas {
+    if view.watch_flag.as_ref().is_some_and(|f| f.is_dirty()) {
         flags.push('d');
     }
     if entry.handle.is_closed() {
@@ -459,7 +459,7 @@ fn client_unblock(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     else {
         return Ok(Reply::Integer(0));
     };
-    let Some(waiter) = entry
+    let Some(mut waiter) = entry
         .view()
         .blocked
         .and_then(|w| ex.shared.waiters.remove(w))
@@ -469,11 +469,9 @@ fn client_unblock(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     let reply = if error {
         Reply::error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
     } else {
-        waiter.timeout_reply
+        std::mem::replace(&mut waiter.timeout_reply, Reply::NoReply)
     };
-    let mut out = bytes::BytesMut::new();
-    reply.encode(waiter.resp, &mut out);
-    waiter.client.unblock(out);
+    waiter.client.unblock(waiter.encode(reply));
     Ok(Reply::Integer(1))
 }
 

@@ -71,14 +71,10 @@ fn run_one(shared: &Shared, session: &mut Session, args: &[Bytes]) -> (Reply, Fl
         );
         return (rejected(shared, Some(spec), text), Flow::Continue);
     }
-    if shared.clients.is_paused() {
-        let writes = spec.flags & (flags::WRITE | flags::MAY_REPLICATE) != 0
-            || (spec.name == "exec" && session.multi.as_ref().is_some_and(|m| m.writes()));
-        if let Some(after_ms) = shared.clients.pause_left(writes) {
-            // Not run: the connection retries it when the pause ends (or on CLIENT UNPAUSE).
-            shared.clients.wait_for_unpause(session.client.clone());
-            return (Reply::NoReply, Flow::Retry { after_ms, done: 0 });
-        }
+    if let Some(after_ms) = paused(shared, session, args) {
+        // Not run: the connection retries it when the pause ends (or on CLIENT UNPAUSE).
+        shared.clients.wait_for_unpause(session.client.clone());
+        return (Reply::NoReply, Flow::Retry { after_ms, done: 0 });
     }
     let plan = lock_plan(shared, spec, args, session.db);
     let guard = shared.locks.lock(&plan);
@@ -181,6 +177,11 @@ pub fn execute_batch(
     while i < cmds.len() {
         // Inside MULTI, commands are checked and queued (EXEC, DISCARD, ... run below).
         if session.multi.is_some() {
+            // Redis checks CLIENT PAUSE before queueing: a write waits here too.
+            if let Some(after_ms) = paused(shared, session, &cmds[i]) {
+                shared.clients.wait_for_unpause(session.client.clone());
+                return Flow::Retry { after_ms, done: i };
+            }
             if let Some(reply) = transactions::queue(shared, session, &cmds[i]) {
                 if session.take_reply_turn() {
                     reply.encode(session.resp, out);
@@ -209,7 +210,8 @@ pub fn execute_batch(
         if let Flow::Retry { after_ms, .. } = flow {
             return Flow::Retry { after_ms, done: i };
         }
-        if session.take_reply_turn() {
+        // Pub/sub confirmations are pushed whatever CLIENT REPLY says, as in Redis.
+        if session.take_reply_turn() || is_subscription(&cmds[i]) {
             reply.encode(session.resp, out);
         }
         i += 1;
@@ -225,6 +227,31 @@ pub fn execute_batch(
         }
     }
     Flow::Continue
+}
+
+/// How long `args` must wait for a CLIENT PAUSE, if one covers it.
+fn paused(shared: &Shared, session: &Session, args: &[Bytes]) -> Option<u64> {
+    if !shared.clients.is_paused() {
+        return None;
+    }
+    let spec = resolve(&shared.commands, args).ok()?;
+    let writes = spec.flags & (flags::WRITE | flags::MAY_REPLICATE) != 0
+        || (spec.name == "exec" && session.multi.as_ref().is_some_and(|m| m.writes()));
+    shared.clients.pause_left(writes)
+}
+
+/// True for (P|S)(UN)SUBSCRIBE, whose confirmations CLIENT REPLY does not silence.
+fn is_subscription(args: &[Bytes]) -> bool {
+    const NAMES: [&[u8]; 6] = [
+        b"subscribe",
+        b"unsubscribe",
+        b"psubscribe",
+        b"punsubscribe",
+        b"ssubscribe",
+        b"sunsubscribe",
+    ];
+    args.first()
+        .is_some_and(|n| NAMES.iter().any(|x| n.eq_ignore_ascii_case(x)))
 }
 
 /// Runs the batches of several connections that were queued together

@@ -109,6 +109,7 @@ pub fn queue(shared: &Shared, session: &mut Session, args: &[Bytes]) -> Option<R
     if RUN_NOW.contains(&spec.name) {
         return None;
     }
+    session.last_cmd = spec.name;
     // Redis's order: NOAUTH, then no-multi.
     if spec.flags & NO_AUTH == 0 && shared.config.auth_required(session.authenticated) {
         let e = Error::raw("NOAUTH Authentication required.");
