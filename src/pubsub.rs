@@ -128,8 +128,7 @@ impl PubSub {
         if let Some(subs) = map.get_mut(name) {
             let before = subs.len();
             subs.retain(|s| s.id != id);
-            self.total
-                .fetch_sub(before - subs.len(), Ordering::Relaxed);
+            self.total.fetch_sub(before - subs.len(), Ordering::Relaxed);
             if subs.is_empty() {
                 map.remove(name);
             }
@@ -219,7 +218,11 @@ impl PubSub {
 
     /// Subscribers of `channel` in `space`, patterns not counted (PUBSUB NUMSUB).
     pub fn numsub(&self, space: Space, channel: &[u8]) -> usize {
-        self.index.read().get(space).get(channel).map_or(0, Vec::len)
+        self.index
+            .read()
+            .get(space)
+            .get(channel)
+            .map_or(0, Vec::len)
     }
 
     /// Patterns with at least one subscriber (PUBSUB NUMPAT, INFO `pubsub_patterns`).

@@ -49,8 +49,7 @@ impl Service for TalusService {
     }
 
     fn execute(&self, session: &mut Session, cmds: &[Args], out: &mut BytesMut) -> Flow {
-        let flow =
-            crate::pubsub::gathered(|| cmd::execute_batch(&self.shared, session, cmds, out));
+        let flow = crate::pubsub::gathered(|| cmd::execute_batch(&self.shared, session, cmds, out));
         session.publish_view();
         flow
     }

@@ -140,7 +140,11 @@ impl Shared {
         self.watches.touched(&effects);
         // Keys made ready for blocked clients are served once the locks are released.
         crate::cmd::blocking::note_ready(self, std::mem::take(&mut effects.ready));
-        crate::cmd::pubsub::deliver(self, std::mem::take(&mut effects.published), &effects.events);
+        crate::cmd::pubsub::deliver(
+            self,
+            std::mem::take(&mut effects.published),
+            &effects.events,
+        );
         if effects.expired > 0 {
             self.stats
                 .expired_keys

@@ -40,7 +40,5 @@ pub use limits::{ConnStats, Limits};
 pub use listener::Listener;
 pub use parser::{Parser, ProtocolError};
 pub use server::{start, start_with, ServerConfig, ServerHandle, SHUTDOWN_GRACE};
-pub use service::{
-    Args, ClientHandle, ClientInfo, Flow, OutputLimit, PushRefused, Service, Work,
-};
+pub use service::{Args, ClientHandle, ClientInfo, Flow, OutputLimit, PushRefused, Service, Work};
 pub use worker::{NewConn, Worker};

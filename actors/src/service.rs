@@ -141,7 +141,10 @@ impl ClientHandle {
             true
         } else if limit.soft > 0 && pending > limit.soft {
             let now = clock_ms();
-            match self.out.soft_since.compare_exchange(0, now, Ordering::AcqRel, Ordering::Acquire)
+            match self
+                .out
+                .soft_since
+                .compare_exchange(0, now, Ordering::AcqRel, Ordering::Acquire)
             {
                 Ok(_) => false,
                 Err(since) => now.saturating_sub(since) > limit.soft_secs.saturating_mul(1000),
@@ -177,7 +180,11 @@ impl ClientHandle {
 
     /// Called by the connection after writing `n` pushed bytes.
     pub(crate) fn written(&self, n: u64) {
-        let left = self.out.pending.fetch_sub(n, Ordering::AcqRel).saturating_sub(n);
+        let left = self
+            .out
+            .pending
+            .fetch_sub(n, Ordering::AcqRel)
+            .saturating_sub(n);
         if left == 0 {
             self.out.soft_since.store(0, Ordering::Release);
         }

@@ -61,7 +61,6 @@ pub static COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-
 /// `PING [message]`.
 fn ping(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     if ex.session.subscribed() && ex.session.resp == 2 {

@@ -54,7 +54,9 @@ fn run_one(shared: &Shared, session: &mut Session, args: &[Bytes]) -> (Reply, Fl
     let spec = match resolve(&shared.commands, args) {
         Ok(spec) => spec,
         Err(e) => {
-            let known = shared.commands.get(args.first().map_or(&[][..], |a| &a[..]));
+            let known = shared
+                .commands
+                .get(args.first().map_or(&[][..], |a| &a[..]));
             return (rejected(shared, known, e.to_string()), Flow::Continue);
         }
     };
@@ -139,7 +141,9 @@ pub(crate) fn invoke(
     let shared = ex.shared;
     if shared.clients.monitoring() && spec.flags & (flags::SKIP_MONITOR | flags::ADMIN) == 0 {
         // MONITOR clients are of Redis's normal class for the output-buffer limit.
-        let limit = shared.config.output_limit(crate::config::ClientClass::Normal);
+        let limit = shared
+            .config
+            .output_limit(crate::config::ClientClass::Normal);
         shared
             .clients
             .feed_monitors(ex.session.db, &ex.session.peer, args, limit);
@@ -316,7 +320,8 @@ pub fn execute_group(shared: &Shared, work: &mut [Work<Session>]) {
                     blocking::serve_pending(shared);
                     let w = &mut work[i];
                     if ran < w.cmds.len() {
-                        let flow = execute_batch(shared, &mut w.session, &w.cmds[ran..], &mut w.out);
+                        let flow =
+                            execute_batch(shared, &mut w.session, &w.cmds[ran..], &mut w.out);
                         w.flow = offset(flow, ran);
                     }
                 }

@@ -83,7 +83,13 @@ static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
         KeySpec::NONE,
         pubsub_shardnumsub,
     ),
-    spec("pubsub|help", 2, LOADING | STALE, KeySpec::NONE, pubsub_help),
+    spec(
+        "pubsub|help",
+        2,
+        LOADING | STALE,
+        KeySpec::NONE,
+        pubsub_help,
+    ),
 ];
 
 /// The reply kinds of each namespace: (subscribe, unsubscribe).
@@ -271,9 +277,7 @@ pub fn deliver(shared: &Shared, published: Vec<Published>, events: &[KeyEvent]) 
         if flags & notify::KEYSPACE != 0 {
             let mut channel = format!("__keyspace@{}__:", ev.db).into_bytes();
             channel.extend_from_slice(&ev.key);
-            shared
-                .pubsub
-                .publish(&channel, ev.event.as_bytes(), limit);
+            shared.pubsub.publish(&channel, ev.event.as_bytes(), limit);
         }
         if flags & notify::KEYEVENT != 0 {
             let channel = format!("__keyevent@{}__:{}", ev.db, ev.event);

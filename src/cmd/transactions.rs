@@ -102,7 +102,9 @@ pub fn queue(shared: &Shared, session: &mut Session, args: &[Bytes]) -> Option<R
         Ok(spec) => spec,
         Err(e) => {
             // An arity error counts against the (known) command, as in Redis.
-            let known = shared.commands.get(args.first().map_or(&[][..], |a| &a[..]));
+            let known = shared
+                .commands
+                .get(args.first().map_or(&[][..], |a| &a[..]));
             return Some(refuse(shared, session, known, e));
         }
     };
