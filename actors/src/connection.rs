@@ -99,6 +99,19 @@ impl Message for ConnEvent {
     type Result = ();
 }
 
+/// An event from the mailbox, acted on as a context item. actix polls one spawned item (for
+/// example a finished read) before it honours a `ctx.wait` started by a mailbox handler, so a
+/// handler that started the unblocked write there could race a read completion that dispatches
+/// (and finds the writer taken); items start their waits safely.
+enum Deferred {
+    Unblock(BytesMut),
+    Resume,
+}
+
+impl Message for Deferred {
+    type Result = ();
+}
+
 /// Writes the pushed output gathered so far (queued behind the pushes already in the mailbox,
 /// so a burst of pushes costs one write).
 struct FlushPushes;
@@ -514,8 +527,8 @@ impl<S: Service> Handler<ConnEvent> for Connection<S> {
 
     fn handle(&mut self, msg: ConnEvent, ctx: &mut Self::Context) {
         match msg {
-            ConnEvent::Unblock(reply) => self.unblocked(reply, ctx),
-            ConnEvent::Resume => self.resume(ctx),
+            ConnEvent::Unblock(reply) => ctx.notify(Deferred::Unblock(reply)),
+            ConnEvent::Resume => ctx.notify(Deferred::Resume),
             ConnEvent::Push(bytes) => {
                 if self.push_out.is_empty() && self.push_out.capacity() > KEEP_BUFFER {
                     self.push_out = BytesMut::new();
@@ -530,6 +543,18 @@ impl<S: Service> Handler<ConnEvent> for Connection<S> {
     }
 }
 
+impl<S: Service> Handler<Deferred> for Connection<S> {
+    type Result = ();
+
+    fn handle(&mut self, msg: Deferred, ctx: &mut Self::Context) {
+        match msg {
+            Deferred::Unblock(reply) => self.unblocked(reply, ctx),
+            Deferred::Resume => self.resume(ctx),
+        }
+    }
+}
+
+/// Runs as a context item too (`ctx.notify`), for the same reason as [`Deferred`].
 impl<S: Service> Handler<FlushPushes> for Connection<S> {
     type Result = ();
 
