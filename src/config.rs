@@ -376,9 +376,27 @@ pub mod notify {
     pub const ALL: u32 =
         GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 
-    /// The class bit of an event-class letter as `Ctx::notify` takes it (`'g'`, `'$'`, ...).
+    /// The bit of a `notify-keyspace-events` letter (`'g'`, `'$'`, `'K'`, `'A'`, ...; the
+    /// class letters are also what `Ctx::notify` takes); 0 for any other character.
     pub fn class_bit(class: char) -> u32 {
-        super::events_from_str(&class.to_string()).unwrap_or(0)
+        match class {
+            'A' => ALL,
+            'g' => GENERIC,
+            '$' => STRING,
+            'l' => LIST,
+            's' => SET,
+            'h' => HASH,
+            'z' => ZSET,
+            'x' => EXPIRED,
+            'e' => EVICTED,
+            'K' => KEYSPACE,
+            'E' => KEYEVENT,
+            't' => STREAM,
+            'm' => KEY_MISS,
+            'd' => MODULE,
+            'n' => NEW,
+            _ => 0,
+        }
     }
 }
 
@@ -1209,28 +1227,12 @@ fn memtoull(s: &[u8]) -> Option<u64> {
 
 /// Redis's `keyspaceEventsStringToFlags`.
 fn events_from_str(classes: &str) -> Option<u32> {
-    let mut flags = 0;
-    for c in classes.chars() {
-        flags |= match c {
-            'A' => notify::ALL,
-            'g' => notify::GENERIC,
-            '$' => notify::STRING,
-            'l' => notify::LIST,
-            's' => notify::SET,
-            'h' => notify::HASH,
-            'z' => notify::ZSET,
-            'x' => notify::EXPIRED,
-            'e' => notify::EVICTED,
-            'K' => notify::KEYSPACE,
-            'E' => notify::KEYEVENT,
-            't' => notify::STREAM,
-            'm' => notify::KEY_MISS,
-            'd' => notify::MODULE,
-            'n' => notify::NEW,
-            _ => return None,
-        };
-    }
-    Some(flags)
+    classes
+        .chars()
+        .try_fold(0, |flags, c| match notify::class_bit(c) {
+            0 => None,
+            bit => Some(flags | bit),
+        })
 }
 
 /// Redis's `keyspaceEventsFlagsToString`.

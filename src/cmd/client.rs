@@ -7,6 +7,7 @@
 //! itself gets its reply first). Fields Talus does not track (query and output buffer sizes
 //! other than pushed pub/sub output, memory) read 0.
 
+use super::keyless as spec;
 use super::{args, flags::*, CommandSpec, Exec, KeySpec, Locking};
 use crate::clients::{ClientEntry, ClientType, View};
 use crate::error::{Error, Result};
@@ -15,18 +16,6 @@ use crate::session::{ReplyMode, Session};
 use bytes::Bytes;
 use std::fmt::Write as _;
 use talus_actors::Flow;
-
-const fn spec(name: &'static str, arity: i32, flags: u32, handler: super::Handler) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        keys: KeySpec::NONE,
-        locking: Locking::None,
-        handler,
-        subcommands: &[],
-    }
-}
 
 const INFO: u32 = NOSCRIPT | LOADING | STALE;
 const ADMIN_: u32 = ADMIN | NOSCRIPT | LOADING | STALE;

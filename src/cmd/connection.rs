@@ -11,7 +11,8 @@
 //! flat array (RESP2); `HELLO 3` is refused with NOPROTO until the RESP3 encoder lands
 //! ([`MAX_PROTO`]). CLIENT SETINFO is Redis 7.2's (the `redis` crate sends it on connect).
 
-use super::{args, flags::*, CommandSpec, Exec, KeySpec, Locking};
+use super::keyless as spec;
+use super::{args, flags::*, CommandSpec, Exec};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::session::Session;
@@ -23,18 +24,6 @@ pub const MAX_PROTO: i64 = 2;
 
 /// The Redis version Talus answers as (HELLO, INFO).
 pub const REDIS_VERSION: &str = "7.0.15";
-
-const fn spec(name: &'static str, arity: i32, flags: u32, handler: super::Handler) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        keys: KeySpec::NONE,
-        locking: Locking::None,
-        handler,
-        subcommands: &[],
-    }
-}
 
 /// The connection commands (arity and flags as Redis 7.0's COMMAND reports them).
 pub static COMMANDS: &[CommandSpec] = &[

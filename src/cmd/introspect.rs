@@ -15,7 +15,8 @@
 //!   done, so the garbage left by DEL, overwrites and expiry is gone afterwards.
 
 use super::hashes::visit_elems;
-use super::{args, flags::*, CommandSpec, Exec, KeySpec, Locking};
+use super::unlocked as sub;
+use super::{args, flags::*, CommandSpec, Exec, KeySpec};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::storage::encoding::{meta_key, Kind, Meta};
@@ -29,16 +30,6 @@ const SUB_KEY: KeySpec = KeySpec {
     last: 2,
     step: 1,
 };
-
-const fn sub(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    keys: KeySpec,
-    handler: super::Handler,
-) -> CommandSpec {
-    super::spec(name, arity, flags, keys, Locking::None, handler)
-}
 
 /// OBJECT, MEMORY and COMPACT.
 pub static COMMANDS: &[CommandSpec] = &[

@@ -239,6 +239,22 @@ pub const fn spec(
     }
 }
 
+/// A keyless row that locks nothing (connection, server and introspection commands).
+pub const fn keyless(name: &'static str, arity: i32, flags: u32, handler: Handler) -> CommandSpec {
+    spec(name, arity, flags, KeySpec::NONE, Locking::None, handler)
+}
+
+/// A row that names keys but locks nothing (pub/sub's channels, OBJECT's key).
+pub const fn unlocked(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    keys: KeySpec,
+    handler: Handler,
+) -> CommandSpec {
+    spec(name, arity, flags, keys, Locking::None, handler)
+}
+
 /// A container row (CONFIG, CLIENT, OBJECT, ...): it only routes to its subcommands.
 pub const fn container_spec(
     name: &'static str,

@@ -12,6 +12,7 @@
 //! delivers after the transaction's commit. Keyspace notifications are delivered when the
 //! command (or transaction, or expiry) that caused them has been committed, before its reply.
 
+use super::unlocked as spec;
 use super::{args, flags::*, CommandSpec, Exec, KeySpec, Locking};
 use crate::config::notify;
 use crate::error::{Error, Result};
@@ -21,24 +22,6 @@ use crate::session::Session;
 use crate::shared::Shared;
 use crate::storage::context::{KeyEvent, Published};
 use bytes::Bytes;
-
-const fn spec(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    keys: KeySpec,
-    handler: super::Handler,
-) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        keys,
-        locking: Locking::None,
-        handler,
-        subcommands: &[],
-    }
-}
 
 const SUB: u32 = PUBSUB | NOSCRIPT | LOADING | STALE | SUB_OK;
 const PUB: u32 = PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE;
@@ -271,7 +254,7 @@ pub fn deliver(shared: &Shared, published: Vec<Published>, events: &[KeyEvent]) 
         return;
     }
     for ev in events {
-        if flags & class_bit(ev.class) == 0 {
+        if flags & notify::class_bit(ev.class) == 0 {
             continue;
         }
         if flags & notify::KEYSPACE != 0 {
@@ -283,25 +266,6 @@ pub fn deliver(shared: &Shared, published: Vec<Published>, events: &[KeyEvent]) 
             let channel = format!("__keyevent@{}__:{}", ev.db, ev.event);
             shared.pubsub.publish(channel.as_bytes(), &ev.key, limit);
         }
-    }
-}
-
-/// The class bit of an event's class letter.
-fn class_bit(class: char) -> u32 {
-    match class {
-        'g' => notify::GENERIC,
-        '$' => notify::STRING,
-        'l' => notify::LIST,
-        's' => notify::SET,
-        'h' => notify::HASH,
-        'z' => notify::ZSET,
-        'x' => notify::EXPIRED,
-        'e' => notify::EVICTED,
-        't' => notify::STREAM,
-        'm' => notify::KEY_MISS,
-        'd' => notify::MODULE,
-        'n' => notify::NEW,
-        _ => 0,
     }
 }
 

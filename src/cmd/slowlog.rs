@@ -1,15 +1,12 @@
 //! SLOWLOG GET / LEN / RESET / HELP, with Redis 7.0's replies and error texts. The log itself
 //! (what is logged, how arguments are cut) is kept by [`crate::calls::Calls`].
 
-use super::{flags::*, CommandSpec, Exec, KeySpec, Locking};
+use super::keyless as sub;
+use super::{flags::*, CommandSpec, Exec};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::util::number::parse_i64;
 use bytes::Bytes;
-
-const fn sub(name: &'static str, arity: i32, flags: u32, handler: super::Handler) -> CommandSpec {
-    super::spec(name, arity, flags, KeySpec::NONE, Locking::None, handler)
-}
 
 /// SLOWLOG (arity and flags as Redis 7.0's COMMAND reports them).
 pub static COMMANDS: &[CommandSpec] = &[super::container_spec("slowlog", SLOWLOG)];
