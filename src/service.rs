@@ -80,6 +80,11 @@ impl Service for TalusService {
         self.shared.clients.unregister(session.id);
     }
 
+    fn idle_exempt(&self, session: &Session) -> bool {
+        // As Redis: subscribed clients only listen, so `timeout` does not close them.
+        session.subscribed()
+    }
+
     fn requires_auth(&self, session: &Session) -> bool {
         self.shared.config.auth_required(session.authenticated)
     }

@@ -1084,3 +1084,41 @@ fn slow_subscriber_case(s: &TestServer, mut admin: redis::Connection, limit: usi
         got.len()
     );
 }
+
+/// As in Redis, `timeout` closes idle clients but not subscribed ones, which only listen.
+#[test]
+fn idle_timeout_spares_subscribed_clients() {
+    let t = talus();
+    let mut ctl = connect(t.addr);
+    assert_eq!(
+        show(&req(&mut ctl, &["CONFIG", "SET", "timeout", "1"])),
+        "+OK\\r\\n"
+    );
+    let mut sub = connect(t.addr);
+    assert_eq!(
+        req(&mut sub, &["SUBSCRIBE", "idle"]),
+        confirm("subscribe", Some("idle"), 1)
+    );
+    let mut idle = connect(t.addr);
+    assert_eq!(show(&req(&mut idle, &["PING"])), "+PONG\\r\\n");
+    idle.stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    // The plain client is closed after a second or two of silence...
+    let closed = wait_until(Duration::from_secs(10), || {
+        let mut buf = [0u8; 16];
+        matches!(std::io::Read::read(&mut idle.stream, &mut buf), Ok(0))
+    });
+    assert!(closed, "the idle client was not closed");
+    // ... while the subscriber, idle just as long, still receives and answers.
+    let mut publisher = connect(t.addr);
+    assert_eq!(int_of(&val(&mut publisher, &["PUBLISH", "idle", "m"])), 1);
+    assert_eq!(
+        show(&sub.read_reply().expect("message")),
+        show(&frame(&[b"message", b"idle", b"m"]))
+    );
+    assert_eq!(
+        show(&req(&mut sub, &["PING"])),
+        "*2\\r\\n$4\\r\\npong\\r\\n$0\\r\\n\\r\\n"
+    );
+}

@@ -57,8 +57,10 @@ const KEEP_BUFFER: usize = 64 * 1024;
 pub(crate) struct ConnShared {
     /// Last read or completed write (idle timeout).
     pub last_active: Cell<Instant>,
-    /// Exempt from the idle timeout (later: blocked / subscribed clients).
+    /// Exempt from the idle timeout while blocked or paused.
     pub exempt_idle: Cell<bool>,
+    /// Exempt from the idle timeout by its session's state (subscribed clients).
+    pub exempt_session: Cell<bool>,
     /// A batch is executing: the connection is not idle.
     pub busy: Cell<bool>,
     /// Close once no batch is in flight (graceful).
@@ -72,6 +74,7 @@ impl ConnShared {
         ConnShared {
             last_active: Cell::new(Instant::now()),
             exempt_idle: Cell::new(false),
+            exempt_session: Cell::new(false),
             busy: Cell::new(false),
             close: kill.child_token(),
             kill,
@@ -362,6 +365,9 @@ impl<S: Service> Connection<S> {
         };
         ctx.wait(fut.into_actor(self).map(
             |(session, mut out, flow, rest, err, writer, written), act, ctx| {
+                if let Some(s) = session.as_ref() {
+                    act.shared.exempt_session.set(act.service.idle_exempt(s));
+                }
                 act.session.0 = session;
                 act.writer = writer;
                 act.shared.last_active.set(Instant::now());

@@ -267,6 +267,12 @@ pub trait Service: Send + Sync + 'static {
     /// blocked: withdraw it). Runs on the worker thread.
     fn close_session(&self, session: Self::Session);
 
+    /// True when the connection must not be closed by the idle timeout in its session's state
+    /// (Redis exempts subscribed clients). Asked after each batch. Default: never.
+    fn idle_exempt(&self, _session: &Self::Session) -> bool {
+        false
+    }
+
     /// True while `session` must still authenticate: the connection then applies Redis's
     /// limits for unauthenticated clients (at most 10 arguments, bulks of at most 16 KiB) and
     /// parses one request at a time. Default: never.

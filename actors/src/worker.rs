@@ -9,7 +9,8 @@
 //!
 //! Idle timeout: once a second the Worker closes connections idle for more than
 //! `timeout_secs` (when it is > 0; read at every sweep so CONFIG SET applies), skipping ones
-//! whose batch is executing or that are marked exempt (blocked / subscribed clients, later).
+//! whose batch is executing or that are exempt (blocked or paused clients, and those the service
+//! exempts: subscribed clients).
 //! Closing silently, as Redis does.
 //!
 //! Draining (graceful stop): every connection is asked to close once its in-flight batch, if
@@ -108,6 +109,7 @@ impl<S: Service> Worker<S> {
         for conn in self.conns.values() {
             if !conn.busy.get()
                 && !conn.exempt_idle.get()
+                && !conn.exempt_session.get()
                 && now.saturating_duration_since(conn.last_active.get()) > limit
             {
                 log::debug!("closing idle client");
