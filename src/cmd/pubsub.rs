@@ -6,11 +6,19 @@
 //! ([`crate::pubsub::PubSub`]). While subscribed to anything, a RESP2 client may only run the
 //! commands flagged [`SUB_OK`] (the dispatcher refuses the rest with Redis's text).
 //!
-//! PUBLISH delivers at once: a key command before it in the same batch has been committed by
+//! PUBLISH counts its receivers and delivers at once (an executor gathers a group's messages per
+//! subscriber and sends them when the group is done, before any of its replies,
+//! [`crate::pubsub::gathered`]). A key command before it in the same batch has been committed by
 //! then (key commands group only with key commands), so `SET k v; PUBLISH ch m` never lets a
 //! subscriber see the message before the value. Inside EXEC it counts its receivers at once and
 //! delivers after the transaction's commit. Keyspace notifications are delivered when the
 //! command (or transaction, or expiry) that caused them has been committed, before its reply.
+//!
+//! One difference from Redis in the order of events: a read that meets an expired key answers
+//! as if it were gone (and reports `keymiss`) but does not delete it, since reads take no locks;
+//! the active-expiry cycle deletes it soon after and reports `expired` then (Redis deletes it in
+//! the read and reports `expired` before `keymiss`). A write that meets one deletes it first,
+//! as Redis does.
 
 use super::unlocked as spec;
 use super::{args, flags::*, CommandSpec, Exec, KeySpec, Locking};
