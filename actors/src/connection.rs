@@ -475,6 +475,11 @@ impl<S: Service> Connection<S> {
 
     /// The blocked request was answered: write its reply, then go on.
     fn unblocked(&mut self, reply: BytesMut, ctx: &mut Context<Self>) {
+        if self.writer.is_none() {
+            // As in FlushPushes: wait for the write in flight.
+            ctx.notify(Deferred::Unblock(reply));
+            return;
+        }
         let Some(blocked) = self.blocked.take_if(|b| !b.retry) else {
             return;
         };
@@ -567,6 +572,13 @@ impl<S: Service> Handler<FlushPushes> for Connection<S> {
     fn handle(&mut self, _msg: FlushPushes, ctx: &mut Self::Context) {
         self.flush_queued = false;
         if self.push_out.is_empty() {
+            return;
+        }
+        if self.writer.is_none() {
+            // A write of this connection is in flight (never expected here: items run between
+            // waits): try again after it rather than lose the connection.
+            self.flush_queued = true;
+            ctx.notify(FlushPushes);
             return;
         }
         let buf = self.push_out.split();

@@ -401,3 +401,132 @@ async fn garbage_never_breaks_the_server() {
     let mut s = srv.raw().await;
     roundtrip(&mut s, b"PING\r\n", b"+PONG\r\n").await;
 }
+
+/// The id a client gets from `CLIENT ID`.
+async fn client_id(s: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    s.write_all(b"CLIENT ID\r\n").await.unwrap();
+    let mut line = Vec::new();
+    while !line.ends_with(b"\r\n") {
+        let mut b = [0u8; 1];
+        within("CLIENT ID", s.read_exact(&mut b)).await.unwrap();
+        line.push(b[0]);
+    }
+    String::from_utf8_lossy(&line[1..line.len() - 2]).into_owned()
+}
+
+#[tokio::test]
+async fn pushes_reach_a_client_on_another_worker_after_its_own_replies() {
+    for transport in TRANSPORTS {
+        // Two workers: consecutive connections land on different ones.
+        let srv = TestServer::start_with(2, 1, Limits::default(), transport);
+        let mut a = srv.raw().await;
+        let mut b = srv.raw().await;
+        let id = client_id(&mut a).await;
+        for i in 0..100 {
+            let text = format!("m{i}");
+            roundtrip(
+                &mut b,
+                &cmd(&[b"PUSH", id.as_bytes(), b"0", text.as_bytes()]),
+                b":1\r\n",
+            )
+            .await;
+        }
+        // A request after the pushes is answered after them, in order.
+        a.write_all(b"PING\r\n").await.unwrap();
+        let mut want = String::new();
+        for i in 0..100 {
+            want.push_str(&format!("+m{i}\r\n"));
+        }
+        want.push_str("+PONG\r\n");
+        let got = read_n(&mut a, want.len()).await;
+        assert_eq!(String::from_utf8_lossy(&got), want, "{transport:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_does_not_read_is_closed_at_its_push_limit() {
+    let srv = TestServer::start_with(2, 1, Limits::default(), ExecTransport::default());
+    let mut slow = srv.raw().await;
+    let mut fast = srv.raw().await;
+    let mut pusher = srv.raw().await;
+    let slow_id = client_id(&mut slow).await;
+    let fast_id = client_id(&mut fast).await;
+    let payload = vec![b'x'; 64 * 1024];
+    let mut refused = false;
+    // `slow` never reads: once the kernel's buffers are full its pushes pile up, and past
+    // 1 MiB pending the connection is closed and pushes are refused; `fast` gets every one.
+    for i in 0..4000 {
+        pusher
+            .write_all(&cmd(&[b"PUSH", slow_id.as_bytes(), b"1048576", &payload]))
+            .await
+            .unwrap();
+        let got = read_n(&mut pusher, 4).await;
+        if got == b":0\r\n" {
+            refused = true;
+            break;
+        }
+        assert_eq!(got, b":1\r\n");
+        if i % 100 == 0 {
+            roundtrip(
+                &mut pusher,
+                &cmd(&[b"PUSH", fast_id.as_bytes(), b"1048576", b"hi"]),
+                b":1\r\n",
+            )
+            .await;
+            roundtrip(&mut fast, b"", b"+hi\r\n").await;
+        }
+    }
+    assert!(
+        refused,
+        "pushes to a client that never reads were never refused"
+    );
+    // What the slow client can still read ends with the server closing it.
+    read_to_eof(&mut slow).await;
+    wait_until("the slow session closed", || {
+        srv.service.open_sessions.load(Ordering::SeqCst) == 2
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn retry_runs_a_held_request_later_or_on_resume() {
+    let srv = TestServer::start_with(2, 1, Limits::default(), ExecTransport::default());
+    let mut a = srv.raw().await;
+    // HOLD asks for a retry after 300 ms; the PING behind it waits for it.
+    let started = std::time::Instant::now();
+    a.write_all(b"PING\r\nHOLD 300\r\nPING\r\n").await.unwrap();
+    let got = read_n(&mut a, b"+PONG\r\n+HELD\r\n+PONG\r\n".len()).await;
+    assert_eq!(got, b"+PONG\r\n+HELD\r\n+PONG\r\n");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    // Held for a minute, resumed at once by another client.
+    let id = client_id(&mut a).await;
+    a.write_all(b"HOLD 60000\r\n").await.unwrap();
+    let mut b = srv.raw().await;
+    let started = std::time::Instant::now();
+    let resumed = async {
+        loop {
+            roundtrip(&mut b, &cmd(&[b"RESUME", id.as_bytes()]), b"+OK\r\n").await;
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    tokio::select! {
+        got = read_n(&mut a, b"+HELD\r\n".len()) => assert_eq!(got, b"+HELD\r\n"),
+        _ = resumed => unreachable!(),
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
+
+#[tokio::test]
+async fn kill_closes_a_client_from_another_worker() {
+    let srv = TestServer::start_with(2, 1, Limits::default(), ExecTransport::default());
+    let mut victim = srv.raw().await;
+    let mut killer = srv.raw().await;
+    let id = client_id(&mut victim).await;
+    roundtrip(&mut killer, &cmd(&[b"KILL", id.as_bytes()]), b"+OK\r\n").await;
+    assert_eq!(read_to_eof(&mut victim).await, b"");
+    wait_until("the killed session closed", || {
+        srv.service.open_sessions.load(Ordering::SeqCst) == 1
+    })
+    .await;
+}

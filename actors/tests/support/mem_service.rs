@@ -1,7 +1,10 @@
 //! An in-memory [`Service`] for the actor pipeline's tests and its benchmark server:
 //! PING, ECHO, SET, GET, INCR, DEL, CLIENT ID / SETNAME / GETNAME, CONFIG GET (answers an
 //! empty value, enough for redis-benchmark), SLEEP ms (executes slowly, for in-flight tests),
-//! QUIT and SHUTDOWN, over a `Mutex<HashMap>`, with RESP2 encoded by hand.
+//! QUIT and SHUTDOWN, over a `Mutex<HashMap>`, with RESP2 encoded by hand; and, to drive the
+//! [`ClientHandle`] paths: PUSH id hard-limit text (out-of-band `+text` to client `id`; `:1`
+//! pushed, `:0` refused), KILL id, RESUME id, and HOLD ms (the first time, asks the connection
+//! to retry it after `ms`: [`Flow::Retry`]; then answers `+HELD`).
 
 #![allow(dead_code)]
 
@@ -15,7 +18,7 @@ use std::{
 };
 
 use bytes::{Bytes, BytesMut};
-use talus_actors::{Args, ClientInfo, Flow, Service};
+use talus_actors::{Args, ClientHandle, ClientInfo, Flow, OutputLimit, Service};
 
 /// The in-memory service, with counters the tests observe.
 #[derive(Default)]
@@ -29,12 +32,16 @@ pub struct MemService {
     pub batches: AtomicUsize,
     /// `Service::shutdown` ran.
     pub shutdown_called: AtomicBool,
+    /// Every open connection's handle, by client id.
+    handles: Mutex<HashMap<u64, ClientHandle>>,
 }
 
 /// Per-connection state.
 pub struct Session {
     id: u64,
     name: Option<Bytes>,
+    /// HOLD already asked for its retry.
+    held: bool,
 }
 
 fn bulk(out: &mut BytesMut, b: &[u8]) {
@@ -53,7 +60,17 @@ fn arity(out: &mut BytesMut, name: &str) {
     );
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl MemService {
+    /// The handle of the client whose id is `id` (decimal).
+    fn handle(&self, id: &[u8]) -> Option<ClientHandle> {
+        let id: u64 = std::str::from_utf8(id).ok()?.parse().ok()?;
+        lock(&self.handles).get(&id).cloned()
+    }
+
     fn run(&self, s: &mut Session, args: &Args, out: &mut BytesMut) -> Flow {
         let name = args[0].to_ascii_lowercase();
         match (name.as_slice(), args.len()) {
@@ -119,6 +136,49 @@ impl MemService {
                 std::thread::sleep(Duration::from_millis(ms));
                 out.extend_from_slice(b"+OK\r\n");
             }
+            (b"push", 4) => {
+                let target = self.handle(&args[1]);
+                let hard = std::str::from_utf8(&args[2])
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                let mut msg = BytesMut::from(&b"+"[..]);
+                msg.extend_from_slice(&args[3]);
+                msg.extend_from_slice(b"\r\n");
+                let limit = OutputLimit {
+                    hard,
+                    ..OutputLimit::default()
+                };
+                let pushed = target.is_some_and(|h| h.push(msg.freeze(), limit).is_ok());
+                int(out, pushed as i64);
+            }
+            (b"kill", 2) => {
+                if let Some(h) = self.handle(&args[1]) {
+                    h.kill();
+                }
+                out.extend_from_slice(b"+OK\r\n");
+            }
+            (b"resume", 2) => {
+                if let Some(h) = self.handle(&args[1]) {
+                    h.resume();
+                }
+                out.extend_from_slice(b"+OK\r\n");
+            }
+            (b"hold", 2) if !s.held => {
+                s.held = true;
+                let ms = std::str::from_utf8(&args[1])
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                return Flow::Retry {
+                    after_ms: ms,
+                    done: 0,
+                };
+            }
+            (b"hold", 2) => {
+                s.held = false;
+                out.extend_from_slice(b"+HELD\r\n");
+            }
             (b"quit", _) => {
                 out.extend_from_slice(b"+OK\r\n");
                 return Flow::Close;
@@ -139,17 +199,22 @@ impl Service for MemService {
 
     fn open_session(&self, info: &ClientInfo) -> Session {
         self.open_sessions.fetch_add(1, Ordering::SeqCst);
+        lock(&self.handles).insert(info.id, info.handle.clone());
         Session {
             id: info.id,
             name: None,
+            held: false,
         }
     }
 
     fn execute(&self, session: &mut Session, cmds: &[Args], out: &mut BytesMut) -> Flow {
         self.executing.fetch_add(1, Ordering::SeqCst);
         let mut flow = Flow::Continue;
-        for args in cmds {
-            flow = self.run(session, args, out);
+        for (i, args) in cmds.iter().enumerate() {
+            flow = match self.run(session, args, out) {
+                Flow::Retry { after_ms, .. } => Flow::Retry { after_ms, done: i },
+                other => other,
+            };
             if flow != Flow::Continue {
                 break;
             }
@@ -159,7 +224,8 @@ impl Service for MemService {
         flow
     }
 
-    fn close_session(&self, _session: Session) {
+    fn close_session(&self, session: Session) {
+        lock(&self.handles).remove(&session.id);
         self.open_sessions.fetch_sub(1, Ordering::SeqCst);
     }
 
