@@ -18,6 +18,11 @@
 //! the service can commit many connections' writes together ([`ExecTransport::Direct`]). The
 //! forwarded and SyncArbiter transports stay available through [`start_with`] for comparison.
 //!
+//! Reaching a connection from any thread: the session gets a [`ClientHandle`] that answers a
+//! blocked request ([`Flow::Block`]), resumes a paused one ([`Flow::Retry`]), pushes
+//! out-of-band output (pub/sub messages, MONITOR lines) within an [`OutputLimit`] of pending
+//! bytes, or closes the connection.
+//!
 //! Starting and stopping: call [`start`] on an actix arbiter (inside the System); await
 //! [`ServerHandle::stop`] for a graceful stop, or [`ServerHandle::stopped`] to learn that a
 //! client's SHUTDOWN ([`Flow::Shutdown`]) stopped the server; then stop the System if the
