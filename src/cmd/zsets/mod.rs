@@ -359,12 +359,16 @@ impl Z {
     /// Walks the score index in order (`reverse`: from the highest), visiting (suffix, score,
     /// member) until `visit` returns false. `from` is where to start: forward, the smallest
     /// suffix to visit; in reverse, the suffix to stay below (exclusive). The water marks bound
-    /// the walk, so it never meets the tombstones of earlier pops at the ends.
+    /// the walk, so it never meets the tombstones of earlier pops at the ends. `bound`: at most
+    /// how many members the caller will visit, if it knows (a LIMIT, a pop count): a short
+    /// walk over a big zset is a point read and may keep its blocks in the block cache, where a
+    /// long scan of one must not evict everything else.
     fn walk(
         &self,
         ctx: &Ctx<'_>,
         reverse: bool,
         from: Option<&[u8]>,
+        bound: Option<u64>,
         mut visit: impl FnMut(&[u8], f64, &[u8]) -> bool,
     ) -> Result<()> {
         let mut lower = self.prefix.clone();
@@ -385,7 +389,7 @@ impl Z {
             },
         }
         let plen = self.prefix.len();
-        let fill_cache = self.meta.count <= BULK_SCAN;
+        let fill_cache = self.meta.count.min(bound.unwrap_or(u64::MAX)) <= BULK_SCAN;
         ctx.scan_elems_between(
             ElemCf::Score,
             &lower,
@@ -405,7 +409,7 @@ impl Z {
     /// The first (or, `reverse`, the last) entry of the score index: (suffix, score).
     fn end(&self, ctx: &Ctx<'_>, reverse: bool) -> Result<Option<(Vec<u8>, f64)>> {
         let mut found = None;
-        self.walk(ctx, reverse, None, |suffix, score, _| {
+        self.walk(ctx, reverse, None, None, |suffix, score, _| {
             found = Some((suffix.to_vec(), score));
             false
         })?;
@@ -711,7 +715,7 @@ fn rank(ex: &mut Exec<'_, '_>, args: &[Bytes], reverse: bool) -> Result<Reply> {
     let target = suffix_of(score, &args[2]);
     let mut n = 0i64;
     // Forward: the entries below the member's; in reverse: those above it.
-    z.walk(&ex.ctx, reverse, None, |suffix, _, _| {
+    z.walk(&ex.ctx, reverse, None, None, |suffix, _, _| {
         let beyond = if reverse {
             suffix <= target.as_slice()
         } else {
@@ -774,7 +778,7 @@ fn zrandmember(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         // The whole zset, from the highest score (Redis's zset iterator runs backwards).
         let mut all = Vec::with_capacity(z.len().min(1 << 20) as usize);
         let mut arena = Arena::new();
-        z.walk(&ex.ctx, true, None, |_, s, m| {
+        z.walk(&ex.ctx, true, None, None, |_, s, m| {
             all.push((arena.copy(m), s));
             true
         })?;
@@ -808,7 +812,7 @@ fn zscan(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     if z.len() <= entries.min(EXACT_LIMIT) {
         let mut all = Vec::new();
         let mut small = true;
-        z.walk(&ex.ctx, false, None, |_, s, m| {
+        z.walk(&ex.ctx, false, None, None, |_, s, m| {
             small = m.len() as u64 <= value;
             all.push((Bytes::copy_from_slice(m), s));
             small

@@ -32,7 +32,7 @@ pub(crate) fn pop(
     let want = count.min(z.len());
     let mut items: Vec<Scored> = Vec::with_capacity(want.min(1 << 16) as usize);
     let mut last = Vec::new();
-    z.walk(ctx, max, None, |suffix, score, member| {
+    z.walk(ctx, max, None, Some(want), |suffix, score, member| {
         items.push((Bytes::copy_from_slice(member), score));
         if items.len() as u64 >= want {
             last = suffix.to_vec();

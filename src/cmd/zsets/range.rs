@@ -207,7 +207,9 @@ fn walk_range(
     let mut found = false;
     let mut skip = w.offset;
     let mut left = w.limit;
-    z.walk(ctx, w.reverse, from, |_, s, m| {
+    // A LIMIT bounds the walk (plus the members it skips).
+    let bound = (w.limit >= 0).then(|| (w.offset.max(0) as u64).saturating_add(w.limit as u64));
+    z.walk(ctx, w.reverse, from, bound, |_, s, m| {
         if !found {
             if !first(s, m) {
                 return true;

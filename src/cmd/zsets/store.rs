@@ -80,7 +80,7 @@ impl Source {
         let mut arena = Arena::new();
         match &self.input {
             Input::Missing => {}
-            Input::ZSet(z) => z.walk(ctx, false, None, |_, s, m| {
+            Input::ZSet(z) => z.walk(ctx, false, None, None, |_, s, m| {
                 out.push((arena.copy(m), s));
                 true
             })?,
