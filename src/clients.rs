@@ -18,7 +18,7 @@ use bytes::{Bytes, BytesMut};
 use parking_lot::{Mutex, RwLock};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use talus_actors::{ClientHandle, OutputLimit};
@@ -162,8 +162,6 @@ pub struct Clients {
     pause_all: AtomicBool,
     /// Connections waiting for the pause to end.
     paused: Mutex<Vec<ClientHandle>>,
-    /// Clients waiting for a pause (INFO `paused_clients`... counted for CLIENT LIST).
-    paused_count: AtomicUsize,
 }
 
 /// Unix time in milliseconds.
@@ -294,7 +292,6 @@ impl Clients {
         self.pause_until.store(0, Ordering::Release);
         self.pause_all.store(false, Ordering::Release);
         let waiting = std::mem::take(&mut *self.paused.lock());
-        self.paused_count.store(0, Ordering::Relaxed);
         for h in waiting {
             h.resume();
         }
@@ -303,7 +300,22 @@ impl Clients {
     /// True while a pause is in force (cheap: one atomic load unless paused).
     pub fn is_paused(&self) -> bool {
         let until = self.pause_until.load(Ordering::Relaxed);
-        until != 0 && until > unix_ms()
+        if until == 0 {
+            return false;
+        }
+        if until > unix_ms() {
+            return true;
+        }
+        // Over: back to the one-load check (unless a new pause was set meanwhile). The waiting
+        // connections resume on their own timers.
+        if self
+            .pause_until
+            .compare_exchange(until, 0, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+        {
+            self.paused.lock().clear();
+        }
+        false
     }
 
     /// How long a command with these traits must wait (ms), if a pause covers it.
@@ -324,7 +336,6 @@ impl Clients {
         let mut p = self.paused.lock();
         p.retain(|h| !h.is_closed());
         p.push(handle);
-        self.paused_count.store(p.len(), Ordering::Relaxed);
     }
 }
 

@@ -54,9 +54,7 @@ fn run_one(shared: &Shared, session: &mut Session, args: &[Bytes]) -> (Reply, Fl
     let spec = match resolve(&shared.commands, args) {
         Ok(spec) => spec,
         Err(e) => {
-            let known = shared
-                .commands
-                .get(args.first().map_or(&[][..], |a| &a[..]));
+            let known = shared.commands.named(args);
             return (rejected(shared, known, e.to_string()), Flow::Continue);
         }
     };

@@ -344,6 +344,12 @@ impl CommandTable {
             .and_then(|n| self.by_name.get(n).copied())
     }
 
+    /// The top-level command a request names, if known (even when the request is invalid: an
+    /// arity error still counts against its command).
+    pub fn named(&self, args: &[Bytes]) -> Option<&'static CommandSpec> {
+        self.get(args.first().map_or(&[][..], |a| &a[..]))
+    }
+
     /// Every top-level command.
     pub fn all(&self) -> impl Iterator<Item = &'static CommandSpec> + '_ {
         self.by_name.values().copied()

@@ -102,10 +102,7 @@ pub fn queue(shared: &Shared, session: &mut Session, args: &[Bytes]) -> Option<R
         Ok(spec) => spec,
         Err(e) => {
             // An arity error counts against the (known) command, as in Redis.
-            let known = shared
-                .commands
-                .get(args.first().map_or(&[][..], |a| &a[..]));
-            return Some(refuse(shared, session, known, e));
+            return Some(refuse(shared, session, shared.commands.named(args), e));
         }
     };
     if RUN_NOW.contains(&spec.name) {
