@@ -61,6 +61,19 @@ impl Service for TalusService {
         }
     }
 
+    fn execute_alone(
+        &self,
+        session: &mut Session,
+        cmds: &[Args],
+        out: &mut BytesMut,
+    ) -> Option<Flow> {
+        let flow = crate::pubsub::gathered(|| cmd::execute_alone(&self.shared, session, cmds, out));
+        if flow.is_some() {
+            session.publish_view();
+        }
+        flow
+    }
+
     fn cancel_block(&self, session: &mut Session) -> Option<BytesMut> {
         // Under the registry lock: either the waiter is still there (timed out) or it was
         // served and its reply is on its way.

@@ -254,6 +254,20 @@ pub trait Service: Send + Sync + 'static {
         }
     }
 
+    /// Runs `cmds` at once, outside any group, if the service can answer them before the rest
+    /// of the group runs: their replies then leave as soon as they are ready instead of
+    /// waiting for the group's commit (a read waits neither for the writes queued before it
+    /// nor for those after). Returns `None`, having done nothing, when the batch must join the
+    /// group. Default: never.
+    fn execute_alone(
+        &self,
+        _session: &mut Self::Session,
+        _cmds: &[Args],
+        _out: &mut BytesMut,
+    ) -> Option<Flow> {
+        None
+    }
+
     /// A blocked request's timeout passed (on the connection's worker thread): if the request
     /// is still waiting, withdraw it and return its timeout reply, encoded; if it was served
     /// meanwhile, return `None` (its reply is on its way through the [`ClientHandle`]). The

@@ -7,7 +7,7 @@ use crate::session::Session;
 use crate::shared::Shared;
 use crate::storage::context::{Ctx, Effects};
 use crate::storage::locks::{LockGuard, LockPlan};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use talus_actors::{Flow, Work};
 
 /// Builds the lock plan of a command from its table row.
@@ -254,6 +254,43 @@ fn is_subscription(args: &[Bytes]) -> bool {
     ];
     args.first()
         .is_some_and(|n| NAMES.iter().any(|x| n.eq_ignore_ascii_case(x)))
+}
+
+/// Runs a batch made only of plain reads (GET, HGET, ZRANGE, ...) at once, outside any group
+/// ([`talus_actors::Service::execute_alone`]): such reads lock nothing and see only committed
+/// writes, so their replies need not wait for a group's commit. `None`, having run nothing,
+/// for any other batch.
+pub fn execute_alone(
+    shared: &Shared,
+    session: &mut Session,
+    cmds: &[Vec<Bytes>],
+    out: &mut BytesMut,
+) -> Option<Flow> {
+    if cmds.is_empty() {
+        return None;
+    }
+    for args in cmds {
+        if !is_plain_read(groupable(shared, session, args)?) {
+            return None;
+        }
+    }
+    for (i, args) in cmds.iter().enumerate() {
+        let (reply, flow) = run_one(shared, session, args);
+        reply.encode(session.resp, out);
+        // Not expected of a plain read; kept exact all the same (as `execute_batch`).
+        match flow {
+            Flow::Continue => {}
+            Flow::Retry { after_ms, .. } => return Some(Flow::Retry { after_ms, done: i }),
+            Flow::Block { timeout_ms, .. } => {
+                return Some(Flow::Block {
+                    timeout_ms,
+                    done: i + 1,
+                })
+            }
+            flow => return Some(flow),
+        }
+    }
+    Some(Flow::Continue)
 }
 
 /// Runs the batches of several connections that were queued together

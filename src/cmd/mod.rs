@@ -34,7 +34,9 @@ use bytes::Bytes;
 use std::collections::HashMap;
 use talus_actors::Flow;
 
-pub use exec::{apply_background_effects, dispatch, execute_batch, execute_group, lock_plan};
+pub use exec::{
+    apply_background_effects, dispatch, execute_alone, execute_batch, execute_group, lock_plan,
+};
 
 /// Command flags (the names COMMAND reports are in [`flag_names`]).
 pub mod flags {
