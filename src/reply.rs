@@ -41,6 +41,37 @@ pub enum Reply {
     /// Several replies to one command, sent one after the other (SUBSCRIBE a b answers once
     /// per channel). Inside EXEC's array they count as one element, as in Redis.
     Multi(Vec<Reply>),
+    /// One value already encoded in RESP2 ([`ArrayWriter`]), sent as it is.
+    Encoded(Bytes),
+}
+
+/// Builds an array reply of bulk strings by encoding each element as it comes, for replies of
+/// many elements read in one walk (ZRANGE): no element is copied into a reply tree first.
+#[derive(Default)]
+pub struct ArrayWriter {
+    len: usize,
+    body: BytesMut,
+}
+
+impl ArrayWriter {
+    /// Appends a bulk string.
+    pub fn bulk(&mut self, b: &[u8]) {
+        self.len += 1;
+        write_bulk(&mut self.body, b);
+    }
+
+    /// Appends a double, as [`Reply::Double`] encodes it.
+    pub fn double(&mut self, d: f64) {
+        self.bulk(crate::util::float::fmt_double(d).as_bytes());
+    }
+
+    /// The array.
+    pub fn finish(self) -> Reply {
+        let mut out = BytesMut::with_capacity(self.body.len() + 24);
+        write_header(&mut out, b'*', self.len);
+        out.extend_from_slice(&self.body);
+        Reply::Encoded(out.freeze())
+    }
 }
 
 impl Reply {
@@ -109,6 +140,7 @@ fn encode_resp2(reply: Reply, out: &mut BytesMut) {
         Reply::Integer(i) => write_int_line(out, b':', i),
         Reply::Boolean(b) => write_int_line(out, b':', b as i64),
         Reply::Nil => out.extend_from_slice(b"$-1\r\n"),
+        Reply::Encoded(b) => out.extend_from_slice(&b),
         other => {
             let frame = to_frame2(other);
             // Encoding a well-formed frame into a growable buffer cannot fail.
@@ -160,7 +192,8 @@ fn to_frame2(reply: Reply) -> Frame2 {
         | Reply::Set(_)
         | Reply::Map(_)
         | Reply::NoReply
-        | Reply::Multi(_) => Frame2::Null,
+        | Reply::Multi(_)
+        | Reply::Encoded(_) => Frame2::Null,
     }
 }
 
@@ -191,6 +224,30 @@ mod tests {
         let mut out = BytesMut::new();
         r.encode(2, &mut out);
         out.to_vec()
+    }
+
+    #[test]
+    fn array_writer_encodes_as_the_reply_tree_would() {
+        let mut w = ArrayWriter::default();
+        w.bulk(b"m1");
+        w.double(1.1);
+        w.bulk(b"");
+        w.double(f64::NEG_INFINITY);
+        let tree = Reply::Array(vec![
+            Reply::bulk(b"m1"),
+            Reply::Double(1.1),
+            Reply::bulk(b""),
+            Reply::Double(f64::NEG_INFINITY),
+        ]);
+        assert_eq!(enc(w.finish()), enc(tree));
+        assert_eq!(enc(ArrayWriter::default().finish()), b"*0\r\n");
+        // Inside another array it is one element.
+        let mut w = ArrayWriter::default();
+        w.bulk(b"x");
+        assert_eq!(
+            enc(Reply::Array(vec![w.finish(), Reply::Integer(1)])),
+            b"*2\r\n*1\r\n$1\r\nx\r\n:1\r\n"
+        );
     }
 
     #[test]

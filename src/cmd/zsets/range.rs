@@ -6,7 +6,7 @@ use super::{read_zset, scored_reply, store_result, successor, write_zset, Scored
 use crate::cmd::hashes::Arena;
 use crate::cmd::{args, Exec};
 use crate::error::{Error, Result};
-use crate::reply::Reply;
+use crate::reply::{ArrayWriter, Reply};
 use crate::storage::context::Ctx;
 use crate::storage::encoding::encode_score;
 use bytes::Bytes;
@@ -305,17 +305,11 @@ fn walk_lex(
     walk_range(ctx, z, w, from.as_deref(), gte_min, lte_max, emit)
 }
 
-/// The members of `z` with ranks `start..=end` (negative counts from the end; `reverse`:
-/// ranks counted from the highest score), as Redis sanitises them. The walk starts at the
-/// nearer end.
-fn walk_rank(
-    ctx: &Ctx<'_>,
-    z: &Z,
-    start: i64,
-    end: i64,
-    reverse: bool,
-    arena: &mut Arena,
-) -> Result<Vec<Scored>> {
+/// The walk over the members of `z` with ranks `start..=end` (negative counts from the end;
+/// `reverse`: ranks counted from the highest score), as Redis sanitises them: the walk starts
+/// at the nearer end, and when that is not the end the reply starts from, the second value is
+/// true and the members walked must be reversed. `None`: no member.
+fn rank_window(z: &Z, start: i64, end: i64, reverse: bool) -> Option<(Window, bool)> {
     let llen = z.len() as i64;
     let (mut start, mut end) = (start, end);
     if start < 0 {
@@ -328,7 +322,7 @@ fn walk_rank(
         start = 0;
     }
     if start > end || start >= llen {
-        return Ok(Vec::new());
+        return None;
     }
     if end >= llen {
         end = llen - 1;
@@ -341,18 +335,32 @@ fn walk_rank(
     };
     let from_back = llen - 1 - b < a;
     let skip = if from_back { llen - 1 - b } else { a };
-    let n = b - a + 1;
-    let mut out = Vec::with_capacity(n.min(1 << 20) as usize);
     let w = Window {
         reverse: from_back,
         offset: skip,
-        limit: n,
+        limit: b - a + 1,
     };
+    Some((w, from_back != reverse))
+}
+
+/// The members of `z` with ranks `start..=end` ([`rank_window`]).
+fn walk_rank(
+    ctx: &Ctx<'_>,
+    z: &Z,
+    start: i64,
+    end: i64,
+    reverse: bool,
+    arena: &mut Arena,
+) -> Result<Vec<Scored>> {
+    let Some((w, reversed)) = rank_window(z, start, end, reverse) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::with_capacity(w.limit.min(1 << 20) as usize);
     let all = |_: f64, _: &[u8]| true;
     walk_range(ctx, z, w, None, all, all, |s, m| {
         out.push((arena.copy(m), s))
     })?;
-    if from_back != reverse {
+    if reversed {
         out.reverse();
     }
     Ok(out)
@@ -458,6 +466,33 @@ impl Range {
     }
 
     /// The selected members, in reply order.
+    /// The RESP2 reply of the range, each member encoded as the walk meets it (no copy of the
+    /// members first). `None` for a range by rank walked from the other end than the reply
+    /// starts from (it is collected and reversed: [`Range::collect`]).
+    fn encoded(&self, ctx: &Ctx<'_>, z: &Z) -> Result<Option<Reply>> {
+        let mut out = ArrayWriter::default();
+        let withscores = self.withscores;
+        let emit = |s: f64, m: &[u8]| {
+            out.bulk(m);
+            if withscores {
+                out.double(s);
+            }
+        };
+        match &self.spec {
+            Spec::Rank(start, end) => match rank_window(z, *start, *end, self.window.reverse) {
+                None => {}
+                Some((_, true)) => return Ok(None),
+                Some((w, false)) => {
+                    let all = |_: f64, _: &[u8]| true;
+                    walk_range(ctx, z, w, None, all, all, emit)?
+                }
+            },
+            Spec::Score(r) => walk_score(ctx, z, r, self.window, emit)?,
+            Spec::Lex(r) => walk_lex(ctx, z, r, self.window, emit)?,
+        }
+        Ok(Some(out.finish()))
+    }
+
     fn collect(&self, ctx: &Ctx<'_>, z: &Z) -> Result<Vec<Scored>> {
         let mut arena = Arena::new();
         let mut out = Vec::new();
@@ -486,6 +521,11 @@ fn range_read(
     let Some(z) = read_zset(ex, &args[1])? else {
         return Ok(Reply::Array(Vec::new()));
     };
+    if !resp3 {
+        if let Some(reply) = r.encoded(&ex.ctx, &z)? {
+            return Ok(reply);
+        }
+    }
     let items = r.collect(&ex.ctx, &z)?;
     Ok(scored_reply(items, r.withscores, resp3))
 }
