@@ -375,3 +375,46 @@ fn flush_inside_a_context_is_one_commit_and_rolls_back() {
         .unwrap()
         .is_none());
 }
+
+#[test]
+fn a_commit_writes_each_key_once_with_its_last_value() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = open(tmp.path());
+    let mut ctx = Ctx::new(&store, now_millis(), true);
+    // Many writes to the same keys in one context (a group of commands on one key).
+    for i in 0..50 {
+        ctx.set_string(0, b"k", Bytes::from(format!("v{i}")), 0);
+    }
+    ctx.set_string(0, b"gone", Bytes::from("x"), 0);
+    assert!(ctx.delete(0, b"gone").unwrap());
+    ctx.set_string(0, b"back", Bytes::from("x"), 0);
+    assert!(ctx.delete(0, b"back").unwrap());
+    ctx.set_string(0, b"back", Bytes::from("y"), 0);
+    ctx.commit().unwrap();
+    let mut reader = Ctx::new(&store, now_millis(), false);
+    assert_eq!(
+        reader.get_string(0, b"k").unwrap(),
+        Some(Bytes::from("v49"))
+    );
+    assert_eq!(reader.get_string(0, b"gone").unwrap(), None);
+    assert_eq!(
+        reader.get_string(0, b"back").unwrap(),
+        Some(Bytes::from("y"))
+    );
+
+    // A range delete (FLUSHDB) between two writes of a key: the last write stands; a write
+    // before it alone is flushed.
+    let mut ctx = Ctx::new(&store, now_millis(), true);
+    ctx.set_string(1, b"a", Bytes::from("before"), 0);
+    ctx.set_string(1, b"b", Bytes::from("before"), 0);
+    ctx.flush_db(1).unwrap();
+    ctx.set_string(1, b"a", Bytes::from("after"), 0);
+    ctx.commit().unwrap();
+    let mut reader = Ctx::new(&store, now_millis(), false);
+    assert_eq!(
+        reader.get_string(1, b"a").unwrap(),
+        Some(Bytes::from("after"))
+    );
+    assert_eq!(reader.get_string(1, b"b").unwrap(), None);
+    assert_eq!(store.count_keys(1, now_millis()).unwrap(), 1);
+}
