@@ -147,51 +147,51 @@ pub struct Executor<S: Service> {
 impl<S: Service> Executor<S> {
     /// Execute one batch (the body of the `CmdBatch` handler).
     pub fn run(&mut self, batch: CmdBatch<S::Session>) -> Reply<S::Session> {
-        let CmdBatch {
-            mut session,
-            mut cmds,
-            mut out,
-        } = batch;
-        let service = &self.service;
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            service.execute(&mut session, &cmds, &mut out)
-        }));
-        let flow = match result {
-            Ok(flow) => flow,
-            Err(_) => {
-                log::error!("command execution panicked; closing the client");
-                out.extend_from_slice(b"-ERR internal error\r\n");
-                Flow::Close
-            }
-        };
-        let rest = rest_after(&flow, &mut cmds);
-        Reply {
-            session,
-            out,
-            flow,
-            rest,
-        }
+        let ran = self.guarded(batch, |svc, session, cmds, out| {
+            Some(svc.execute(session, cmds, out))
+        });
+        // `execute` always runs the batch; `Err` cannot happen (closing is the safe answer).
+        ran.unwrap_or_else(|batch| Reply {
+            session: batch.session,
+            out: batch.out,
+            flow: Flow::Close,
+            rest: Vec::new(),
+        })
     }
-}
 
-impl<S: Service> Executor<S> {
     /// Runs `job` at once if the service answers it outside a group
     /// ([`Service::execute_alone`]): `Ok` with its reply and where it goes; otherwise the job
     /// comes back untouched (`Err`) to join the group.
     fn try_alone(&mut self, job: Job<S::Session>) -> Result<Answer<S::Session>, Job<S::Session>> {
         let (batch, reply_to) = job;
+        match self.guarded(batch, |svc, session, cmds, out| {
+            svc.execute_alone(session, cmds, out)
+        }) {
+            Ok(reply) => Ok((reply, reply_to)),
+            Err(batch) => Err((batch, reply_to)),
+        }
+    }
+
+    /// Runs `exec` on `batch`, catching a panic (the client then gets `-ERR internal error`
+    /// and its connection is closed). `exec` returning `None` means it ran nothing: the batch
+    /// comes back as it was (`Err`).
+    fn guarded(
+        &self,
+        batch: CmdBatch<S::Session>,
+        exec: impl FnOnce(&S, &mut S::Session, &[Args], &mut BytesMut) -> Option<Flow>,
+    ) -> Result<Reply<S::Session>, CmdBatch<S::Session>> {
         let CmdBatch {
             mut session,
             mut cmds,
             mut out,
         } = batch;
-        let service = &self.service;
+        let service = &*self.service;
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            service.execute_alone(&mut session, &cmds, &mut out)
+            exec(service, &mut session, &cmds, &mut out)
         }));
         let flow = match result {
-            Ok(None) => return Err((CmdBatch { session, cmds, out }, reply_to)),
             Ok(Some(flow)) => flow,
+            Ok(None) => return Err(CmdBatch { session, cmds, out }),
             Err(_) => {
                 log::error!("command execution panicked; closing the client");
                 out.clear();
@@ -200,13 +200,12 @@ impl<S: Service> Executor<S> {
             }
         };
         let rest = rest_after(&flow, &mut cmds);
-        let reply = Reply {
+        Ok(Reply {
             session,
             out,
             flow,
             rest,
-        };
-        Ok((reply, reply_to))
+        })
     }
 
     /// Run several connections' batches as one group (see [`Service::execute_group`]).
