@@ -27,9 +27,15 @@ pub const MAX_CACHED_PAYLOAD: usize = 16 * 1024;
 /// Bookkeeping bytes counted per entry on top of its key and payload.
 const ENTRY_OVERHEAD: usize = 96;
 
+/// A cached meta; a hidden one answers no lookup until it is put again.
+struct Entry {
+    meta: Meta,
+    hidden: bool,
+}
+
 #[derive(Default)]
 struct Shard {
-    map: HashMap<Vec<u8>, Meta, foldhash::fast::RandomState>,
+    map: HashMap<Vec<u8>, Entry, foldhash::fast::RandomState>,
     order: VecDeque<Vec<u8>>,
     bytes: usize,
 }
@@ -95,7 +101,21 @@ impl MetaCache {
         if !self.enabled() {
             return None;
         }
-        self.shard(key).lock().map.get(key).cloned()
+        let shard = self.shard(key).lock();
+        shard
+            .map
+            .get(key)
+            .filter(|e| !e.hidden)
+            .map(|e| e.meta.clone())
+    }
+
+    /// Keeps `key`'s entry from answering lookups until the next [`MetaCache::put`] of it (the
+    /// caller holds the key's stripe lock and is about to write the key). Cheaper than
+    /// [`MetaCache::remove`] then `put`: the entry and its key stay allocated.
+    pub fn hide(&self, key: &[u8]) {
+        if let Some(e) = self.shard(key).lock().map.get_mut(key) {
+            e.hidden = true;
+        }
     }
 
     /// Caches `meta` for `key` (the caller holds the key's stripe lock, see the module docs).
@@ -121,9 +141,23 @@ impl MetaCache {
             payload: bytes::Bytes::copy_from_slice(&meta.payload),
             ..meta.clone()
         };
-        match shard.map.insert(key.to_vec(), entry) {
-            Some(old) => shard.bytes = shard.bytes + add - cost(key, &old),
+        let shard = &mut *shard;
+        match shard.map.get_mut(key) {
+            Some(old) => {
+                shard.bytes = shard.bytes + add - cost(key, &old.meta);
+                *old = Entry {
+                    meta: entry,
+                    hidden: false,
+                };
+            }
             None => {
+                shard.map.insert(
+                    key.to_vec(),
+                    Entry {
+                        meta: entry,
+                        hidden: false,
+                    },
+                );
                 shard.bytes += add + slot_cost(key);
                 shard.order.push_back(key.to_vec());
             }
@@ -134,7 +168,7 @@ impl MetaCache {
             };
             shard.bytes -= slot_cost(&victim);
             if let Some(old) = shard.map.remove(&victim) {
-                shard.bytes -= cost(&victim, &old);
+                shard.bytes -= cost(&victim, &old.meta);
             }
         }
     }
@@ -145,7 +179,7 @@ impl MetaCache {
         // not survive a write to its key.
         let mut shard = self.shard(key).lock();
         if let Some(old) = shard.map.remove(key) {
-            shard.bytes -= cost(key, &old);
+            shard.bytes -= cost(key, &old.meta);
             // Its slot in `order` stays (and stays counted) until it comes up for eviction.
         }
     }
@@ -160,10 +194,10 @@ impl MetaCache {
         for s in self.shards.iter() {
             let mut shard = s.lock();
             let Shard { map, order, bytes } = &mut *shard;
-            map.retain(|k, m| {
+            map.retain(|k, e| {
                 let drop = doomed(k);
                 if drop {
-                    *bytes -= cost(k, m);
+                    *bytes -= cost(k, &e.meta);
                 }
                 !drop
             });
@@ -200,6 +234,15 @@ mod tests {
         assert_eq!(c.get(b"\x00\x01\x00\x01a"), Some(meta("2")));
         c.remove(b"\x00\x01\x00\x01a");
         assert_eq!(c.get(b"\x00\x01\x00\x01a"), None);
+        // A hidden entry answers nothing until it is put again; hiding a missing key is a no-op.
+        c.put(b"\x00\x02\x00\x01h", &meta("old"));
+        c.hide(b"\x00\x02\x00\x01h");
+        c.hide(b"\x00\x02\x00\x01missing");
+        assert_eq!(c.get(b"\x00\x02\x00\x01h"), None);
+        assert_eq!(c.get(b"\x00\x02\x00\x01missing"), None);
+        c.put(b"\x00\x02\x00\x01h", &meta("new"));
+        assert_eq!(c.get(b"\x00\x02\x00\x01h"), Some(meta("new")));
+        c.clear_db(2);
         c.clear_db(1);
         assert_eq!(c.used_bytes(), 0);
     }

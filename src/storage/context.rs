@@ -798,8 +798,8 @@ impl<V> OverlayMap<V> for BTreeMap<Vec<u8>, Option<V>> {
 }
 
 /// Commits `ops` and keeps the meta cache on the committed state. The caller holds the locks
-/// of every key in `metas` (and the flushed databases exclusively). The written keys (and the
-/// flushed databases) leave the cache before the write, so no reader can combine a cached old
+/// of every key in `metas` (and the flushed databases exclusively). The written keys are hidden in
+/// the cache (the flushed databases leave it) before the write, so no reader can combine a cached old
 /// value with another key's new one while the batch lands; nobody can fill them in meanwhile
 /// (readers never fill, writers are locked out); the new values go in after the write.
 fn write_through(
@@ -817,7 +817,7 @@ fn write_through(
     // One key: a reader sees its old value or its new one, nothing to mix; skip the probe.
     if metas.len() > 1 {
         for mk in metas.keys() {
-            store.cache.remove(mk);
+            store.cache.hide(mk);
         }
     }
     store.write(build_batch(store, ops))?;
