@@ -343,29 +343,6 @@ fn rank_window(z: &Z, start: i64, end: i64, reverse: bool) -> Option<(Window, bo
     Some((w, from_back != reverse))
 }
 
-/// The members of `z` with ranks `start..=end` ([`rank_window`]).
-fn walk_rank(
-    ctx: &Ctx<'_>,
-    z: &Z,
-    start: i64,
-    end: i64,
-    reverse: bool,
-    arena: &mut Arena,
-) -> Result<Vec<Scored>> {
-    let Some((w, reversed)) = rank_window(z, start, end, reverse) else {
-        return Ok(Vec::new());
-    };
-    let mut out = Vec::with_capacity(w.limit.min(1 << 20) as usize);
-    let all = |_: f64, _: &[u8]| true;
-    walk_range(ctx, z, w, None, all, all, |s, m| {
-        out.push((arena.copy(m), s))
-    })?;
-    if reversed {
-        out.reverse();
-    }
-    Ok(out)
-}
-
 // ---- ZRANGE and its forms -------------------------------------------------------------------
 
 /// What a range selects by.
@@ -385,6 +362,32 @@ enum Spec {
 }
 
 impl Spec {
+    /// Visits the members this range selects within `w` in walk order, which is the reverse
+    /// of the reply's when [`Spec::walks_backwards`].
+    fn walk(&self, ctx: &Ctx<'_>, z: &Z, w: Window, emit: impl FnMut(f64, &[u8])) -> Result<()> {
+        match self {
+            Spec::Score(r) => walk_score(ctx, z, r, w, emit),
+            Spec::Lex(r) => walk_lex(ctx, z, r, w, emit),
+            Spec::Rank(start, end) => match rank_window(z, *start, *end, w.reverse) {
+                None => Ok(()),
+                Some((rw, _)) => {
+                    let all = |_: f64, _: &[u8]| true;
+                    walk_range(ctx, z, rw, None, all, all, emit)
+                }
+            },
+        }
+    }
+
+    /// True for a rank range walked from the other end than its reply starts from.
+    fn walks_backwards(&self, z: &Z, reverse: bool) -> bool {
+        match self {
+            Spec::Rank(start, end) => {
+                rank_window(z, *start, *end, reverse).is_some_and(|(_, backwards)| backwards)
+            }
+            Spec::Score(_) | Spec::Lex(_) => false,
+        }
+    }
+
     /// Parses the bounds `lo` and `hi` of a range by `by`.
     fn parse(by: By, lo: &[u8], hi: &[u8]) -> Result<Spec> {
         Ok(match by {
@@ -467,43 +470,31 @@ impl Range {
 
     /// The selected members, in reply order.
     /// The RESP2 reply of the range, each member encoded as the walk meets it (no copy of the
-    /// members first). `None` for a range by rank walked from the other end than the reply
-    /// starts from (it is collected and reversed: [`Range::collect`]).
+    /// members first). `None` for a range walked backwards (it is collected and reversed:
+    /// [`Range::collect`]).
     fn encoded(&self, ctx: &Ctx<'_>, z: &Z) -> Result<Option<Reply>> {
+        if self.spec.walks_backwards(z, self.window.reverse) {
+            return Ok(None);
+        }
         let mut out = ArrayWriter::default();
         let withscores = self.withscores;
-        let emit = |s: f64, m: &[u8]| {
+        self.spec.walk(ctx, z, self.window, |s, m| {
             out.bulk(m);
             if withscores {
                 out.double(s);
             }
-        };
-        match &self.spec {
-            Spec::Rank(start, end) => match rank_window(z, *start, *end, self.window.reverse) {
-                None => {}
-                Some((_, true)) => return Ok(None),
-                Some((w, false)) => {
-                    let all = |_: f64, _: &[u8]| true;
-                    walk_range(ctx, z, w, None, all, all, emit)?
-                }
-            },
-            Spec::Score(r) => walk_score(ctx, z, r, self.window, emit)?,
-            Spec::Lex(r) => walk_lex(ctx, z, r, self.window, emit)?,
-        }
+        })?;
         Ok(Some(out.finish()))
     }
 
+    /// The members of the range, in reply order.
     fn collect(&self, ctx: &Ctx<'_>, z: &Z) -> Result<Vec<Scored>> {
         let mut arena = Arena::new();
         let mut out = Vec::new();
-        let push = |s: f64, m: &[u8]| out.push((arena.copy(m), s));
-        let w = self.window;
-        match &self.spec {
-            Spec::Rank(start, end) => {
-                return walk_rank(ctx, z, *start, *end, w.reverse, &mut arena)
-            }
-            Spec::Score(r) => walk_score(ctx, z, r, w, push)?,
-            Spec::Lex(r) => walk_lex(ctx, z, r, w, push)?,
+        self.spec
+            .walk(ctx, z, self.window, |s, m| out.push((arena.copy(m), s)))?;
+        if self.spec.walks_backwards(z, self.window.reverse) {
+            out.reverse();
         }
         Ok(out)
     }
@@ -575,15 +566,7 @@ fn count(ex: &mut Exec<'_, '_>, args: &[Bytes], by: By) -> Result<Reply> {
         return Ok(Reply::Integer(0));
     };
     let mut n = 0i64;
-    let tally = |_: f64, _: &[u8]| n += 1;
-    match &spec {
-        Spec::Score(r) => walk_score(&ex.ctx, &z, r, Window::ALL, tally)?,
-        Spec::Lex(r) => walk_lex(&ex.ctx, &z, r, Window::ALL, tally)?,
-        Spec::Rank(start, end) => {
-            let mut arena = Arena::new();
-            n = walk_rank(&ex.ctx, &z, *start, *end, false, &mut arena)?.len() as i64;
-        }
-    }
+    spec.walk(&ex.ctx, &z, Window::ALL, |_, _| n += 1)?;
     Ok(Reply::Integer(n))
 }
 
