@@ -417,4 +417,24 @@ fn a_commit_writes_each_key_once_with_its_last_value() {
     );
     assert_eq!(reader.get_string(1, b"b").unwrap(), None);
     assert_eq!(store.count_keys(1, now_millis()).unwrap(), 1);
+
+    // Writes are put in key order, but never across a range delete: keys written after a
+    // FLUSHDB in descending order all survive it, those written before do not.
+    let mut ctx = Ctx::new(&store, now_millis(), true);
+    for k in [&b"y"[..], b"x", b"d"] {
+        ctx.set_string(2, k, Bytes::from("before"), 0);
+    }
+    ctx.flush_db(2).unwrap();
+    for k in [&b"q"[..], b"m", b"c"] {
+        ctx.set_string(2, k, Bytes::from("after"), 0);
+    }
+    ctx.commit().unwrap();
+    let mut reader = Ctx::new(&store, now_millis(), false);
+    for k in [&b"q"[..], b"m", b"c"] {
+        assert_eq!(reader.get_string(2, k).unwrap(), Some(Bytes::from("after")));
+    }
+    for k in [&b"y"[..], b"x", b"d"] {
+        assert_eq!(reader.get_string(2, k).unwrap(), None);
+    }
+    assert_eq!(store.count_keys(2, now_millis()).unwrap(), 3);
 }
