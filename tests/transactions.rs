@@ -643,6 +643,93 @@ fn transactions_are_isolated_and_atomic_for_readers() {
     );
 }
 
+/// Whole transactions sent in one write by many clients at once (the executor runs such
+/// batches together in one storage group): each EXEC still sees `a` and `b` equal (no other
+/// transaction interleaves), a command failing at run time fails alone, plain writers of the
+/// same keys mix in, and the totals are exact.
+#[test]
+fn whole_transactions_from_many_clients_at_once_are_isolated() {
+    let s = TestServer::start(&[]);
+    let addr = s.addr;
+    assert_eq!(r(&mut conn(&s), "MSET a 0 b 0 str x"), ok());
+    const CLIENTS: usize = 16;
+    const EACH: usize = 300;
+    let writers: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let mut c = RawConn::connect(addr).unwrap();
+                let mut script = vec!["MULTI", "INCR a", "INCR b", "EXEC"];
+                if i % 2 == 1 {
+                    // WRONGTYPE at run time, between the two increments.
+                    script = vec!["MULTI", "INCR a", "LPUSH str v", "INCR b", "EXEC"];
+                }
+                let mut bytes = Vec::new();
+                for line in &script {
+                    bytes.extend(encode(&split_args(line).unwrap()));
+                }
+                for _ in 0..EACH {
+                    c.send(&bytes).unwrap();
+                    let replies: Vec<String> = (0..script.len())
+                        .map(|_| show(&c.read_reply().unwrap()))
+                        .collect();
+                    assert_eq!(replies[0], ok());
+                    assert!(replies[1..script.len() - 1].iter().all(|q| *q == queued()));
+                    let exec = &replies[script.len() - 1];
+                    let parts: Vec<&str> = exec.split("\\r\\n").collect();
+                    if i % 2 == 1 {
+                        assert_eq!(parts[0], "*3", "{exec}");
+                        assert!(parts[2].starts_with("-WRONGTYPE"), "{exec}");
+                        assert_eq!(parts[1], parts[3], "EXEC saw another transaction: {exec}");
+                    } else {
+                        assert_eq!(parts[0], "*2", "{exec}");
+                        assert_eq!(parts[1], parts[2], "EXEC saw another transaction: {exec}");
+                    }
+                }
+            })
+        })
+        .collect();
+    // Plain pipelined writers of other keys and readers of both mix into the same groups.
+    let mixer = std::thread::spawn(move || {
+        let mut c = RawConn::connect(addr).unwrap();
+        let mut bytes = Vec::new();
+        for line in ["INCR c", "MGET a b", "INCR c"] {
+            bytes.extend(encode(&split_args(line).unwrap()));
+        }
+        for _ in 0..EACH {
+            c.send(&bytes).unwrap();
+            let _ = c.read_reply().unwrap();
+            let mget = show(&c.read_reply().unwrap());
+            let parts: Vec<&str> = mget.split("\\r\\n").collect();
+            assert_eq!(
+                parts.get(2),
+                parts.get(4),
+                "MGET saw half a transaction: {mget}"
+            );
+            let _ = c.read_reply().unwrap();
+        }
+    });
+    for w in writers {
+        w.join().unwrap();
+    }
+    mixer.join().unwrap();
+    let total = (CLIENTS * EACH).to_string();
+    let mut c = conn(&s);
+    assert_eq!(
+        r(&mut c, "MGET a b c str"),
+        lines(&[
+            "*4",
+            "$4",
+            &total,
+            "$4",
+            &total,
+            "$3",
+            &(2 * EACH).to_string(),
+            "$1",
+            "x"
+        ])
+    );
+}
+
 #[test]
 fn disconnecting_inside_multi_leaves_nothing() {
     let s = TestServer::start(&[]);

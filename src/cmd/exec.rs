@@ -36,8 +36,24 @@ pub fn lock_plan(shared: &Shared, spec: &CommandSpec, args: &[Bytes], db: u16) -
                 plan.db_exclusive(d);
             }
         }
+        // Taken from the session by the dispatcher ([`session_lock_plan`]).
+        Locking::Queued => {}
     }
     plan
+}
+
+/// The locks of a command run for `session`: [`lock_plan`], or for EXEC those of what the
+/// session has queued.
+fn session_lock_plan(
+    shared: &Shared,
+    session: &Session,
+    spec: &CommandSpec,
+    args: &[Bytes],
+) -> LockPlan {
+    match spec.locking {
+        Locking::Queued => transactions::exec_plan(shared, session),
+        _ => lock_plan(shared, spec, args, session.db),
+    }
 }
 
 /// Runs one command for `session` and returns its reply and how the connection goes on;
@@ -76,7 +92,7 @@ fn run_one(shared: &Shared, session: &mut Session, args: &[Bytes]) -> (Reply, Fl
         shared.clients.wait_for_unpause(session.client.clone());
         return (Reply::NoReply, Flow::Retry { after_ms, done: 0 });
     }
-    let plan = lock_plan(shared, spec, args, session.db);
+    let plan = session_lock_plan(shared, session, spec, args);
     let guard = shared.locks.lock(&plan);
     let now = crate::storage::version::now_millis();
     let writer = !plan.is_empty();
@@ -296,12 +312,14 @@ pub fn execute_alone(
 /// Runs the batches of several connections that were queued together
 /// ([`talus_actors::Service::execute_group`]).
 ///
-/// Batches made only of key commands join one [`Group`] across connections, so the writes of
+/// Batches made only of key commands, or of one whole transaction (MULTI, key commands, EXEC:
+/// [`whole_transaction`]), join one [`Group`] across connections, so the writes of
 /// 50 clients sending one SET each cost one RocksDB write instead of 50. A batch joins only if
 /// its locks can be added to the group's without waiting (`try_extend`): otherwise the group
 /// commits first and the batch starts the next one, so an executor never waits for a lock while
 /// it holds any (no deadlock with other executors). Any other batch (session or database-wide
-/// commands, MULTI) commits the open group first and then runs alone through
+/// commands, a transaction with WATCH or split over batches) commits the open group first and
+/// then runs alone through
 /// [`execute_batch`]. Each connection's replies are encoded only after the commit that made
 /// its writes durable.
 pub fn execute_group(shared: &Shared, work: &mut [Work<Session>]) {
@@ -312,12 +330,7 @@ pub fn execute_group(shared: &Shared, work: &mut [Work<Session>]) {
     let mut open: Option<(Group, Vec<Member>)> = None;
     for i in 0..work.len() {
         let w = &mut work[i];
-        let specs: Option<Vec<_>> = w
-            .cmds
-            .iter()
-            .map(|a| groupable(shared, &w.session, a))
-            .collect();
-        match specs {
+        match group_specs(shared, &w.session, &w.cmds) {
             // A lone read locks and writes nothing: it runs at once, outside the group (it
             // cannot see the group's uncommitted writes, whose replies have not left yet).
             Some(specs) if specs.len() == 1 && is_plain_read(specs[0]) => {
@@ -414,7 +427,7 @@ fn commit_members(group: Group<'_>, members: Vec<Member>, work: &mut [Work<Sessi
 
 /// The spec of `args` if it may run in a group: a known command with the right arity that the
 /// session may run, which names keys and locks nothing but them and never blocks (never
-/// inside MULTI, where commands are queued).
+/// inside MULTI, where commands are queued; see [`whole_transaction`] for a whole one).
 fn groupable(shared: &Shared, session: &Session, args: &[Bytes]) -> Option<&'static CommandSpec> {
     if session.multi.is_some()
         || session.subs.is_some()
@@ -430,6 +443,52 @@ fn groupable(shared: &Shared, session: &Session, args: &[Bytes]) -> Option<&'sta
     let allowed =
         spec.flags & flags::NO_AUTH != 0 || !shared.config.auth_required(session.authenticated);
     (keyed && allowed).then_some(spec)
+}
+
+/// The specs of a batch that may join a group: a run of key commands, or one whole transaction
+/// ([`whole_transaction`]).
+fn group_specs(
+    shared: &Shared,
+    session: &Session,
+    cmds: &[Vec<Bytes>],
+) -> Option<Vec<&'static CommandSpec>> {
+    let keyed: Option<Vec<_>> = cmds.iter().map(|a| groupable(shared, session, a)).collect();
+    keyed.or_else(|| whole_transaction(shared, session, cmds))
+}
+
+/// The specs of a batch that is a whole transaction (MULTI, key commands, EXEC) from a session
+/// that watches nothing. Such a batch can run in a group: the group holds the locks EXEC would
+/// take (its queued commands' keys), EXEC runs the queue in the group's context, and the
+/// group's commit is the transaction's single atomic write. (With WATCH, EXEC must see other
+/// clients' writes committed: it runs on its own.)
+fn whole_transaction(
+    shared: &Shared,
+    session: &Session,
+    cmds: &[Vec<Bytes>],
+) -> Option<Vec<&'static CommandSpec>> {
+    let [first, queued @ .., last] = cmds else {
+        return None;
+    };
+    if session.watches.is_some() || queued.is_empty() {
+        return None;
+    }
+    let named = |args: &[Bytes], name: &str| {
+        resolve(&shared.commands, args)
+            .ok()
+            .filter(|spec| spec.name == name)
+    };
+    let mut specs = vec![named(first, "multi")?];
+    for args in queued {
+        // `groupable` also checks the session: not in MULTI yet, not subscribed, replies on,
+        // no CLIENT PAUSE, authenticated.
+        let spec = groupable(shared, session, args)?;
+        if spec.flags & flags::NO_MULTI != 0 || transactions::RUN_NOW.contains(&spec.name) {
+            return None;
+        }
+        specs.push(spec);
+    }
+    specs.push(named(last, "exec")?);
+    Some(specs)
 }
 
 /// A read that locks nothing (GET, HGET, ...).
@@ -500,6 +559,13 @@ impl<'s> Group<'s> {
         let shared = self.shared;
         let mut replies = Vec::with_capacity(specs.len());
         for (spec, args) in specs.iter().zip(cmds) {
+            // Inside a whole transaction: queued until its EXEC (see `whole_transaction`).
+            if session.multi.is_some() {
+                if let Some(reply) = transactions::queue(shared, session, args) {
+                    replies.push(reply);
+                    continue;
+                }
+            }
             shared.stats.commands_processed();
             let Some(ctx) = self.ctx.take() else {
                 break;

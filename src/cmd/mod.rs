@@ -180,6 +180,9 @@ pub enum Locking {
     Db,
     /// Every database exclusive (FLUSHALL).
     AllDbs,
+    /// The locks of the commands its session has queued, and of the keys it watches (EXEC:
+    /// `transactions::exec_plan`).
+    Queued,
 }
 
 /// A command's handler: arguments as sent (`args[0]` is the name).

@@ -5,16 +5,20 @@
 //!   or a `no-multi` command is answered with its error at once and makes EXEC answer
 //!   `EXECABORT`; the others answer `+QUEUED`. EXEC, DISCARD, MULTI, WATCH and QUIT run at once
 //!   (nested MULTI and WATCH inside MULTI are refused without aborting, as in Redis).
-//! - EXEC takes the union of the queued commands' locks once: each command's key stripes (reads
-//!   included) with its database shared, the database exclusive for FLUSHDB and for keyless
-//!   reads (DBSIZE, KEYS, SCAN, RANDOMKEY), every database for FLUSHALL. The database of each
-//!   command is the one it will run in (a queued SELECT moves the following commands). It also
-//!   takes the WATCHed keys' stripes, then checks the WATCH state (see [`crate::watch`]): no
-//!   writer of a watched key can slip between that check and the run. Then it runs every queued
-//!   command in one storage context, each with a savepoint (a command that fails at run time,
-//!   e.g. WRONGTYPE, is rolled back alone and the others run), and commits once: one RocksDB
-//!   write batch, so a crash leaves all of the transaction or nothing, and no other client sees
-//!   a part of it. Later commands see the earlier ones' writes (the context's overlay).
+//! - EXEC's locks ([`exec_plan`], which the dispatcher takes for it: `Locking::Queued`) are the
+//!   union of the queued commands' locks: each command's key stripes (reads included) with its
+//!   database shared, the database exclusive for FLUSHDB and for keyless reads (DBSIZE, KEYS,
+//!   SCAN, RANDOMKEY), every database for FLUSHALL. The database of each command is the one it
+//!   will run in (a queued SELECT moves the following commands). They also cover the WATCHed
+//!   keys' stripes; EXEC checks the WATCH state under them (see [`crate::watch`]), so no writer
+//!   of a watched key can slip between that check and the run. Then it runs every queued
+//!   command in EXEC's own storage context, each with a savepoint (a command that fails at run
+//!   time, e.g. WRONGTYPE, is rolled back alone and the others run), and that context commits
+//!   once: one RocksDB write batch, so a crash leaves all of the transaction or nothing, and no
+//!   other client sees a part of it. Later commands see the earlier ones' writes (the context's
+//!   overlay). A whole transaction sent in one batch by a client that watches nothing may run
+//!   as a member of a group of key commands (`exec::execute_group`): the group holds the same
+//!   locks and its commit is the same single write batch.
 //! - FLUSHDB/FLUSHALL inside EXEC are range deletes in that same batch.
 //! - A client that disconnects inside MULTI leaves nothing: the queue lives in its session, and
 //!   closing the session drops its watches. While EXEC runs, `Session::in_exec` is set: blocking
@@ -27,10 +31,8 @@ use crate::session::Session;
 use crate::shared::Shared;
 use crate::storage::context::Ctx;
 use crate::storage::locks::LockPlan;
-use crate::storage::version::now_millis;
 use crate::watch::Watches;
 use bytes::Bytes;
-use talus_actors::Flow;
 
 /// Flags of the transaction commands, as Redis 7.0's COMMAND reports them.
 const TXN: u32 = NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY;
@@ -43,7 +45,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         1,
         NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG,
         KeySpec::NONE,
-        Locking::None,
+        Locking::Queued,
         exec,
     ),
     spec("discard", 1, TXN, KeySpec::NONE, Locking::None, discard),
@@ -54,7 +56,7 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 /// Commands that run at once inside MULTI instead of being queued.
-const RUN_NOW: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
+pub(super) const RUN_NOW: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
 
 const EXECABORT: Error = Error::raw("EXECABORT Transaction discarded because of previous errors.");
 
@@ -210,47 +212,30 @@ fn exec(ex: &mut Exec<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
     result
 }
 
-/// Locks, checks the watches, runs the queue in one context and commits once.
+/// Checks the watches and runs the queue in EXEC's context (the dispatcher holds
+/// [`exec_plan`]'s locks and commits the context after EXEC returns).
 fn run(ex: &mut Exec<'_, '_>, queue: &[Queued], watches: Option<&Watches>) -> Result<Reply> {
     let shared = ex.shared;
-    let plan = exec_plan(shared, ex.session.db, queue, watches);
-    let _guard = shared.locks.lock(&plan);
-    let now = now_millis();
     if let Some(w) = watches {
-        if w.is_dirty() || expired_since_watch(shared, w, now)? {
+        if w.is_dirty() || expired_since_watch(shared, w, ex.ctx.now_ms)? {
             return Ok(Reply::NilArray);
         }
     }
-    let mut ctx = Ctx::new(&shared.store, now, true);
-    shared.set_tracking(&mut ctx);
     let mut replies = Vec::with_capacity(queue.len());
     ex.session.in_exec = true;
     for q in queue {
         shared.stats.commands_processed();
-        let sp = ctx.savepoint();
-        let mut inner = Exec {
-            shared,
-            session: &mut *ex.session,
-            ctx,
-            flow: Flow::Continue,
-        };
-        let result = super::exec::invoke(q.spec, &mut inner, &q.args);
-        if inner.flow != Flow::Continue {
-            ex.flow = inner.flow;
-        }
-        ctx = inner.ctx;
+        let sp = ex.ctx.savepoint();
+        let result = super::exec::invoke(q.spec, ex, &q.args);
         replies.push(match result {
             Ok(reply) => reply,
             Err(e) => {
-                ctx.rollback_to(sp);
+                ex.ctx.rollback_to(sp);
                 e.into()
             }
         });
     }
     ex.session.in_exec = false;
-    // Marks watchers (after_commit) while the locks are still held.
-    let effects = ctx.commit()?;
-    shared.after_commit(effects);
     Ok(Reply::Array(replies))
 }
 
@@ -267,14 +252,13 @@ fn expired_since_watch(shared: &Shared, w: &Watches, now: u64) -> Result<bool> {
     Ok(false)
 }
 
-/// The union of the queued commands' locks (each in the database it will run in) and of the
-/// watched keys' stripes.
-fn exec_plan(
-    shared: &Shared,
-    mut db: u16,
-    queue: &[Queued],
-    watches: Option<&Watches>,
-) -> LockPlan {
+/// EXEC's locks: the union of the queued commands' locks (each in the database it will run in)
+/// and of the watched keys' stripes. Nothing when `session` is not in MULTI.
+pub fn exec_plan(shared: &Shared, session: &Session) -> LockPlan {
+    let Some(multi) = &session.multi else {
+        return LockPlan::none();
+    };
+    let (mut db, queue, watches) = (session.db, &multi.queue, session.watches.as_ref());
     let mut plan = LockPlan::none();
     for q in queue {
         let p = lock_plan(shared, q.spec, &q.args, db);
