@@ -17,7 +17,8 @@
 //! - Random picks (HRANDFIELD, SRANDMEMBER, SPOP) are exactly uniform for collections of up
 //!   to [`EXACT_LIMIT`] elements (they collect the elements and sample); larger ones seek to a
 //!   random position between the first and the last element and pick uniformly among the
-//!   next [`WINDOW`] elements, so a pick costs a few seeks whatever the size.
+//!   next [`WINDOW`] elements, so a pick costs one seek and a few steps whatever the size
+//!   (plus two seeks for the first and last elements, once per committed state).
 //! - The `payload` of a hash or set meta is a low-water mark: a sub-key no live element is
 //!   below. Scans start there, so elements popped from the front (SPOP) do not leave
 //!   tombstones every later scan must step over. Hashes keep it empty; sets maintain it.
@@ -29,13 +30,14 @@ use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::storage::context::{Ctx, ElemCf};
 use crate::storage::encoding::{data_key, data_prefix, prefix_successor, Kind, Meta};
-use crate::storage::CF_DATA;
+use crate::storage::Store;
 use crate::util::float::{hincr_by_float, IncrFloatError};
 use crate::util::glob::glob_match;
 use crate::util::number::parse_i64;
 use bytes::{Bytes, BytesMut};
 use rand::Rng;
-use rocksdb::ReadOptions;
+use rocksdb::{DBRawIteratorWithThreadMode, DB};
+use std::cell::RefCell;
 use std::collections::HashSet;
 
 /// The hash commands (flags and arity as Redis 7.0's COMMAND reports).
@@ -183,31 +185,28 @@ fn collect_all(ctx: &Ctx<'_>, prefix: &[u8], meta: &Meta) -> Result<Vec<Elem>> {
     Ok(all)
 }
 
-/// How many bytes a random target descends through (one seek each).
+/// How many bytes after the common prefix of the first and the last element a random target
+/// draws.
 const DESCENT: usize = 8;
 
-/// A random seek target among the committed elements under `prefix` from `first` on (the
-/// first live element's key). From the common prefix of the first and the last element it
-/// descends byte by byte, drawing each byte uniformly from the range of bytes the first and
-/// last elements use after that prefix (digits for numbers, letters for words, anything for
-/// binary), and goes on while elements exist under the prefix drawn so far, so every
-/// populated branch is reachable with one forward seek per level. Pending writes do not
-/// matter here: the caller reads the window through the context.
-fn random_target(ctx: &Ctx<'_>, prefix: &[u8], first: &[u8]) -> Vec<u8> {
-    let store = ctx.store();
-    let mut ro = ReadOptions::default();
-    ro.set_iterate_lower_bound(prefix.to_vec());
-    ro.set_iterate_upper_bound(prefix_successor(prefix));
-    let mut it = store.db().raw_iterator_cf_opt(store.cf(CF_DATA), ro);
-    it.seek_to_last();
-    let last = match it.key() {
-        Some(l) if l > first => l.to_vec(),
-        _ => return first.to_vec(),
-    };
-    let c = first.iter().zip(&last).take_while(|(x, y)| x == y).count();
+/// A random seek target between `first` (the first live element's key) and `last` (the last
+/// element's): their common prefix, then [`DESCENT`] bytes drawn uniformly, the first between
+/// the first's and the last's bytes there, the others within the range of bytes the two use
+/// after the prefix (digits for numbers, letters for words, anything for binary).
+///
+/// This is a byte-by-byte descent (draw a byte, go on while elements exist under the prefix
+/// drawn so far, so every populated branch is reachable) without a seek per level: where no
+/// element starts with a drawn prefix, a seek to it lands on the next element, and so does a
+/// seek to any extension of it; one seek to the whole drawn key lands where the descent would.
+fn random_target(first: &[u8], last: &[u8]) -> Vec<u8> {
+    if last <= first {
+        return first.to_vec();
+    }
+    let c = first.iter().zip(last).take_while(|(x, y)| x == y).count();
     let tail = first[c..].iter().chain(&last[c..]);
     let (lo, hi) = tail.fold((u8::MAX, u8::MIN), |(l, h), &b| (l.min(b), h.max(b)));
-    let mut p = first[..c].to_vec();
+    let mut p = Vec::with_capacity(c + DESCENT);
+    p.extend_from_slice(&first[..c]);
     let mut rng = rand::rng();
     for level in 0..DESCENT {
         // The first byte after the common prefix lies between the first's and the last's.
@@ -219,51 +218,267 @@ fn random_target(ctx: &Ctx<'_>, prefix: &[u8], first: &[u8]) -> Vec<u8> {
             _ => (lo, hi),
         };
         p.push(if h > l { rng.random_range(l..=h) } else { l });
-        it.seek(&p);
-        match it.key() {
-            Some(k) if k.starts_with(&p) => {}
-            // Nothing under this byte: the target lands on the next element.
-            _ => break,
-        }
     }
     p
 }
 
-/// Up to [`WINDOW`] consecutive live elements from a random position (wrapping around the
-/// end), and the first live element's key (empty collection: nothing).
-fn random_window(
-    ctx: &Ctx<'_>,
-    prefix: &[u8],
-    meta: &Meta,
-) -> Result<(Vec<Elem>, Option<Vec<u8>>)> {
-    let start = scan_start(prefix, meta);
-    let mut first: Option<Vec<u8>> = None;
-    ctx.scan_elems(ElemCf::Data, prefix, Some(&start), |k, _| {
-        first = Some(k.to_vec());
-        false
-    })?;
-    let Some(first) = first else {
-        return Ok((Vec::new(), None));
-    };
-    let target = random_target(ctx, prefix, &first);
-    let mut elems = Vec::with_capacity(WINDOW);
-    ctx.scan_elems(ElemCf::Data, prefix, Some(&target), |k, v| {
-        elems.push((k.to_vec(), Bytes::copy_from_slice(v)));
-        elems.len() < WINDOW
-    })?;
-    if elems.len() < WINDOW {
-        ctx.scan_elems(ElemCf::Data, prefix, Some(&first), |k, v| {
-            if k >= target.as_slice() {
-                return false;
-            }
-            elems.push((k.to_vec(), Bytes::copy_from_slice(v)));
-            elems.len() < WINDOW
-        })?;
-    }
-    Ok((elems, Some(first)))
+/// The committed ends of the collection most recently picked from on this thread, as they
+/// were at one store sequence number. While no commit has landed since (the SPOPs of one
+/// executor group share a context that commits at its end; reads in a row), they still hold,
+/// and a pick skips the two seeks that find them.
+struct EndsHint {
+    /// The store (its address) and its sequence number when the ends were read.
+    store: usize,
+    seq: u64,
+    /// The collection's data prefix.
+    prefix: Vec<u8>,
+    /// The scan start `first` was looked up from: no committed element lies in
+    /// `[start, first)`.
+    start: Vec<u8>,
+    /// The first committed element at or after `start`, and the last committed element.
+    first: Option<Vec<u8>>,
+    last: Option<Vec<u8>>,
 }
 
-/// One random element (uniform among a random window), and the first live key.
+thread_local! {
+    static ENDS_HINT: RefCell<EndsHint> = const {
+        RefCell::new(EndsHint {
+            store: 0,
+            seq: u64::MAX,
+            prefix: Vec::new(),
+            start: Vec::new(),
+            first: None,
+            last: None,
+        })
+    };
+}
+
+/// A collection's elements as random picks walk them: one RocksDB iterator serves every seek
+/// of a pick (the first live element, the last one, the target, the wrap-around), with the
+/// context's pending writes merged over it, so an element deleted earlier in the same context
+/// (the SPOPs of one group or transaction) is never seen and one added there is.
+struct Walker<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    upper: Vec<u8>,
+    /// `None` when nothing is committed in range (a database this context flushed).
+    it: Option<DBRawIteratorWithThreadMode<'c, DB>>,
+    /// The first live element's key.
+    first: Vec<u8>,
+    /// The last element's key (a bound for random targets).
+    last: Vec<u8>,
+}
+
+impl<'c, 'a> Walker<'c, 'a> {
+    /// A walker over the collection under `prefix` with `meta`, ready to pick (`None`: the
+    /// collection is empty). Random targets fall between the first live element and the last.
+    fn new(ctx: &'c Ctx<'a>, prefix: &[u8], meta: &Meta) -> Result<Option<Self>> {
+        let start = scan_start(prefix, meta);
+        let upper = prefix_successor(prefix);
+        // Read before the iterator is made: a hint is tagged with a state no newer than the
+        // iterator's. A snapshot reads an older state: no hint for it.
+        let seq = ctx.store().db().latest_sequence_number();
+        let it = ctx.stored_elems(ElemCf::Data, &start, &upper, true);
+        let hinted = it.is_some() && !ctx.has_snapshot();
+        let mut w = Walker {
+            ctx,
+            upper,
+            it,
+            first: Vec::new(),
+            last: Vec::new(),
+        };
+        let (first, last) = w.committed_ends(prefix, &start, seq, hinted);
+        let Some(first) = w.first_live(&start, first)? else {
+            return Ok(None);
+        };
+        // A pending write past the last committed element extends the range. (A committed
+        // one deleted in this context still counts: it only bounds random targets.)
+        let after = last.as_deref().unwrap_or(&first);
+        let pending_last = ctx
+            .pending_elems(ElemCf::Data, after, &w.upper)
+            .rev()
+            .find(|(_, v)| v.is_some())
+            .map(|(k, _)| k.to_vec());
+        w.last = pending_last.or(last).unwrap_or_else(|| first.clone());
+        w.first = first;
+        Ok(Some(w))
+    }
+
+    /// The first committed element at or after `start` and the last committed element, from
+    /// the thread's hint when it holds for this state (`hinted`), else by seeking (and the
+    /// hint is renewed).
+    fn committed_ends(
+        &mut self,
+        prefix: &[u8],
+        start: &[u8],
+        seq: u64,
+        hinted: bool,
+    ) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+        let Some(it) = self.it.as_mut() else {
+            return (None, None);
+        };
+        let store = self.ctx.store() as *const Store as usize;
+        let (mut first, mut last) = (None, None);
+        if hinted {
+            ENDS_HINT.with_borrow(|h| {
+                if h.store == store && h.seq == seq && h.prefix == prefix {
+                    let above = h.start.as_slice() <= start;
+                    // A last element is the last of all; none means none from `h.start` on.
+                    if h.last.is_some() || above {
+                        last = Some(h.last.clone());
+                    }
+                    // Valid from any start in `[h.start, h.first]`.
+                    if above && h.first.as_deref().is_none_or(|f| start <= f) {
+                        first = Some(h.first.clone());
+                    }
+                }
+            });
+        }
+        if let (Some(first), Some(last)) = (&first, &last) {
+            return (first.clone(), last.clone());
+        }
+        let first = first.unwrap_or_else(|| {
+            it.seek(start);
+            it.key().map(<[u8]>::to_vec)
+        });
+        let last = last.unwrap_or_else(|| {
+            it.seek_to_last();
+            it.key().map(<[u8]>::to_vec)
+        });
+        if hinted {
+            ENDS_HINT.with_borrow_mut(|h| {
+                h.store = store;
+                h.seq = seq;
+                h.prefix.clear();
+                h.prefix.extend_from_slice(prefix);
+                h.start.clear();
+                h.start.extend_from_slice(start);
+                h.first.clone_from(&first);
+                h.last.clone_from(&last);
+            });
+        }
+        (first, last)
+    }
+
+    /// The first live element at or after `start`, given `first`, the first committed one:
+    /// the context's pending writes up to it decide (a pending element before it comes
+    /// first; a pending delete of it means walking on from there).
+    fn first_live(&mut self, start: &[u8], first: Option<Vec<u8>>) -> Result<Option<Vec<u8>>> {
+        let ctx = self.ctx;
+        for (k, v) in ctx.pending_elems(ElemCf::Data, start, &self.upper) {
+            match first.as_deref() {
+                Some(f) if k > f => break,
+                Some(f) if k == f && v.is_none() => {
+                    // Deleted in this context: the first live one is further on.
+                    let mut found = None;
+                    self.walk(f, |k, _| {
+                        found = Some(k.to_vec());
+                        false
+                    })?;
+                    return Ok(found);
+                }
+                // Nothing committed lies before `first`: a pending delete there is of an
+                // element this context added, a pending write is a live element.
+                _ if v.is_some() => return Ok(Some(k.to_vec())),
+                _ => {}
+            }
+        }
+        Ok(first)
+    }
+
+    /// Visits the live elements (full key, value) from `from` on, in key order, until `visit`
+    /// returns false.
+    fn walk(&mut self, from: &[u8], mut visit: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
+        let ctx = self.ctx;
+        let mut pending = ctx
+            .pending_elems(ElemCf::Data, from, &self.upper)
+            .peekable();
+        if let Some(it) = self.it.as_mut() {
+            it.seek(from);
+        }
+        loop {
+            let stored = self.it.as_ref().and_then(|it| it.key());
+            let take_pending = match (stored, pending.peek()) {
+                (None, None) => break,
+                (Some(_), None) => false,
+                (None, Some(_)) => true,
+                (Some(s), Some((p, _))) => *p <= s,
+            };
+            if take_pending {
+                let Some((k, v)) = pending.next() else { break };
+                if stored == Some(k) {
+                    // The pending write shadows the committed entry.
+                    if let Some(it) = self.it.as_mut() {
+                        it.next();
+                    }
+                }
+                if let Some(v) = v {
+                    if !visit(k, v) {
+                        return Ok(());
+                    }
+                }
+            } else {
+                let Some(it) = self.it.as_mut() else { break };
+                let (Some(k), Some(v)) = (it.key(), it.value()) else {
+                    break;
+                };
+                if !visit(k, v) {
+                    return Ok(());
+                }
+                it.next();
+            }
+        }
+        if let Some(it) = &self.it {
+            it.status()?;
+        }
+        Ok(())
+    }
+
+    /// Steps over the live elements from `from` (before `end`, when given) to the `n`-th,
+    /// counting `n` down, and answers it (copied); `None` when the walk runs out first.
+    fn nth(&mut self, from: &[u8], end: Option<&[u8]>, n: &mut usize) -> Result<Option<Elem>> {
+        let mut found = None;
+        self.walk(from, |k, v| {
+            if end.is_some_and(|e| k >= e) {
+                return false;
+            }
+            if *n == 0 {
+                found = Some((k.to_vec(), Bytes::copy_from_slice(v)));
+                return false;
+            }
+            *n -= 1;
+            true
+        })?;
+        Ok(found)
+    }
+
+    /// One element picked uniformly among the [`WINDOW`] consecutive live elements from a
+    /// random target on (wrapping around the end to the first), or among all of them when
+    /// there are fewer; `None` when there is none. Only the picked element is copied, and
+    /// the walk stops there.
+    fn pick(&mut self) -> Result<Option<Elem>> {
+        let target = random_target(&self.first, &self.last);
+        let i = rand::rng().random_range(0..WINDOW);
+        let mut n = i;
+        if let Some(e) = self.nth(&target, None, &mut n)? {
+            return Ok(Some(e));
+        }
+        let first = std::mem::take(&mut self.first);
+        let mut picked = self.nth(&first, Some(&target), &mut n)?;
+        if picked.is_none() {
+            // Fewer than WINDOW live elements, all visited: pick among them.
+            let live = i - n;
+            if live > 0 {
+                let mut j = rand::rng().random_range(0..live);
+                picked = self.nth(&first, None, &mut j)?;
+            }
+        }
+        self.first = first;
+        Ok(picked)
+    }
+}
+
+/// One random element (uniform for collections up to [`WINDOW`] elements, otherwise uniform
+/// among a random window), and the first live key.
 pub(crate) fn random_one(
     ctx: &Ctx<'_>,
     prefix: &[u8],
@@ -278,12 +493,11 @@ pub(crate) fn random_one(
         let i = rand::rng().random_range(0..all.len());
         return Ok((Some(all.swap_remove(i)), first));
     }
-    let (mut w, first) = random_window(ctx, prefix, meta)?;
-    if w.is_empty() {
-        return Ok((None, first));
-    }
-    let i = rand::rng().random_range(0..w.len());
-    Ok((Some(w.swap_remove(i)), first))
+    let Some(mut w) = Walker::new(ctx, prefix, meta)? else {
+        return Ok((None, None));
+    };
+    let picked = w.pick()?;
+    Ok((picked, Some(w.first)))
 }
 
 /// `n` random elements of the collection at `prefix`: distinct when `distinct` (the whole
@@ -321,8 +535,11 @@ pub(crate) fn random_elems(
         }
         return Ok(out);
     }
-    // A large collection and few picks (n < size / WINDOW): random seeks.
+    // A large collection and few picks (n < size / WINDOW): random seeks, on one iterator.
     let mut out = Vec::new();
+    let Some(mut w) = Walker::new(ctx, prefix, meta)? else {
+        return Ok(out);
+    };
     let mut seen = HashSet::new();
     let mut attempts = 0u64;
     while (out.len() as u64) < n {
@@ -331,11 +548,9 @@ pub(crate) fn random_elems(
             // Unlucky (or a collection changing under a reader): sample exactly instead.
             return random_elems_exact(ctx, prefix, meta, n);
         }
-        let (mut w, _) = random_window(ctx, prefix, meta)?;
-        if w.is_empty() {
+        let Some(e) = w.pick()? else {
             break;
-        }
-        let e = w.swap_remove(rng.random_range(0..w.len()));
+        };
         if !distinct || seen.insert(e.0.clone()) {
             out.push(e);
         }
@@ -828,11 +1043,64 @@ mod tests {
         assert!(parse_cursor(b"1x").is_err());
         assert!(parse_cursor(b"99999999999999999999").is_err());
     }
+    /// The ends a random walker works between: the first live and the last element, through
+    /// commits (the thread's hint is of an older state), the low-water mark, and the context's
+    /// pending writes (an element added before the first or after the last, the first deleted).
+    #[test]
+    fn walker_ends_follow_commits_and_pending_writes() {
+        use crate::storage::{Store, StoreOptions};
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(tmp.path(), &StoreOptions::default()).expect("open");
+        let now = crate::storage::version::now_millis();
+        let mut ctx = Ctx::new(&store, now, true);
+        let mut meta = Meta::collection(Kind::Set, ctx.new_version().expect("version"));
+        let key = |meta: &Meta, m: &str| elem_key(0, b"s", meta, m.as_bytes());
+        for i in 100..200 {
+            ctx.put_elem(ElemCf::Data, key(&meta, &format!("m{i}")), Bytes::new());
+        }
+        meta.count = 100;
+        ctx.put_meta(0, b"s", meta.clone());
+        ctx.commit().expect("commit");
+        let prefix = data_prefix(0, b"s", meta.version);
+        let ends = |ctx: &Ctx<'_>, meta: &Meta| {
+            let w = Walker::new(ctx, &prefix, meta)
+                .expect("walk")
+                .expect("not empty");
+            let sub = |k: &[u8]| String::from_utf8(k[prefix.len()..].to_vec()).expect("utf8");
+            (sub(&w.first), sub(&w.last))
+        };
+        let both = |a: &str, b: &str| (a.to_string(), b.to_string());
+        let ctx = Ctx::new(&store, now, true);
+        assert_eq!(ends(&ctx, &meta), both("m100", "m199"));
+        assert_eq!(ends(&ctx, &meta), both("m100", "m199"), "from the hint");
+        drop(ctx);
+        let mut ctx = Ctx::new(&store, now, true);
+        ctx.put_elem(ElemCf::Data, key(&meta, "m300"), Bytes::new());
+        ctx.commit().expect("commit");
+        let mut ctx = Ctx::new(&store, now, true);
+        assert_eq!(ends(&ctx, &meta), both("m100", "m300"), "a newer state");
+        let mut marked = meta.clone();
+        marked.payload = Bytes::from_static(b"m150");
+        assert_eq!(
+            ends(&ctx, &marked),
+            both("m150", "m300"),
+            "from the mark on"
+        );
+        assert_eq!(ends(&ctx, &meta), both("m100", "m300"));
+        ctx.put_elem(ElemCf::Data, key(&meta, "m050"), Bytes::new());
+        ctx.put_elem(ElemCf::Data, key(&meta, "m400"), Bytes::new());
+        assert_eq!(ends(&ctx, &meta), both("m050", "m400"), "pending writes");
+        ctx.delete_elem(ElemCf::Data, key(&meta, "m050"));
+        ctx.delete_elem(ElemCf::Data, key(&meta, "m100"));
+        ctx.delete_elem(ElemCf::Data, key(&meta, "m101"));
+        assert_eq!(ends(&ctx, &meta), both("m102", "m400"), "pending deletes");
+    }
+
     /// A 100 000-field hash deleted with one meta write leaves no data entries after a
     /// compaction (counted with an iterator over the data column family).
     #[test]
     fn deleted_big_hash_is_reclaimed_by_compaction() {
-        use crate::storage::{Store, StoreOptions};
+        use crate::storage::{Store, StoreOptions, CF_DATA};
         let tmp = tempfile::tempdir().expect("tempdir");
         let store = Store::open(tmp.path(), &StoreOptions::default()).expect("open");
         let now = crate::storage::version::now_millis();

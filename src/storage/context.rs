@@ -19,7 +19,7 @@ use super::encoding::{
 use super::{Store, CF_DATA, CF_META, CF_SCORE};
 use crate::error::{Error, Result};
 use bytes::Bytes;
-use rocksdb::{ReadOptions, SnapshotWithThreadMode, WriteBatch, DB};
+use rocksdb::{DBRawIteratorWithThreadMode, ReadOptions, SnapshotWithThreadMode, WriteBatch, DB};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A column family holding collection elements.
@@ -221,6 +221,11 @@ impl<'a> Ctx<'a> {
     /// True when this context flushed database `db` (its committed keys are gone for it).
     pub fn db_flushed(&self, db: u16) -> bool {
         self.flushed.contains(&db)
+    }
+
+    /// True when the context reads one snapshot rather than the latest state.
+    pub fn has_snapshot(&self) -> bool {
+        self.snapshot.is_some()
     }
 
     /// The store.
@@ -493,6 +498,53 @@ impl<'a> Ctx<'a> {
     /// Deletes an element entry.
     pub fn delete_elem(&mut self, cf: ElemCf, key: Vec<u8>) {
         self.set_elem_overlay(cf, key, None);
+    }
+
+    /// A raw iterator over the committed element entries of `cf` with `lower <= key < upper`
+    /// (on the context's snapshot, if it has one), pending writes not merged: callers merge
+    /// [`Ctx::pending_elems`] over it. `None` when there is nothing committed to see (an empty
+    /// range, or a database this context flushed). For walks that seek several times in one
+    /// collection (random picks), which would otherwise build an iterator per seek.
+    pub fn stored_elems(
+        &self,
+        cf: ElemCf,
+        lower: &[u8],
+        upper: &[u8],
+        fill_cache: bool,
+    ) -> Option<DBRawIteratorWithThreadMode<'_, DB>> {
+        if lower >= upper || self.in_flushed_db(lower) {
+            return None;
+        }
+        let mut ro = ReadOptions::default();
+        ro.fill_cache(fill_cache);
+        ro.set_iterate_lower_bound(lower.to_vec());
+        ro.set_iterate_upper_bound(upper.to_vec());
+        if let Some(s) = &self.snapshot {
+            ro.set_snapshot(s);
+        }
+        Some(
+            self.store
+                .db()
+                .raw_iterator_cf_opt(self.store.cf(cf.name()), ro),
+        )
+    }
+
+    /// The pending element writes of `cf` with `lower <= key < upper`, in key order (value
+    /// `None`: a pending delete), to merge over [`Ctx::stored_elems`].
+    pub fn pending_elems<'s>(
+        &'s self,
+        cf: ElemCf,
+        lower: &[u8],
+        upper: &[u8],
+    ) -> impl DoubleEndedIterator<Item = (&'s [u8], Option<&'s Bytes>)> + 's {
+        use std::ops::Bound::{Excluded, Included};
+        let map = &self.elems[cf as usize];
+        let range =
+            (lower < upper).then(|| map.range::<[u8], _>((Included(lower), Excluded(upper))));
+        range
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.as_slice(), v.as_ref()))
     }
 
     /// Visits, in key order, the element entries whose key starts with `prefix` and is at least
