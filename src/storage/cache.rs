@@ -16,8 +16,9 @@
 
 use super::encoding::Meta;
 use parking_lot::Mutex;
+use std::borrow::Borrow;
 use std::collections::{HashMap, VecDeque};
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Number of shards (a power of two); each has its own lock.
@@ -33,10 +34,62 @@ struct Entry {
     hidden: bool,
 }
 
+/// Longest key kept inside the map's slot.
+const INLINE: usize = 30;
+
+/// A cached meta key. Short keys (most keys) live inside the map's slot, so a probe compares
+/// them without following a pointer to another cache line (under pipelined writes, that miss
+/// was most of the cache's cost), and caching one allocates nothing.
+#[derive(Clone)]
+enum Key {
+    Inline(u8, [u8; INLINE]),
+    Heap(Box<[u8]>),
+}
+
+impl Key {
+    fn new(key: &[u8]) -> Key {
+        if key.len() <= INLINE {
+            let mut buf = [0; INLINE];
+            buf[..key.len()].copy_from_slice(key);
+            Key::Inline(key.len() as u8, buf)
+        } else {
+            Key::Heap(key.into())
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Key::Inline(len, buf) => &buf[..*len as usize],
+            Key::Heap(key) => key,
+        }
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Key {}
+
+// Hashes as the byte slice does, so the map is probed with a plain `&[u8]`.
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state)
+    }
+}
+
+impl Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
 #[derive(Default)]
 struct Shard {
-    map: HashMap<Vec<u8>, Entry, foldhash::fast::RandomState>,
-    order: VecDeque<Vec<u8>>,
+    map: HashMap<Key, Entry, foldhash::fast::RandomState>,
+    order: VecDeque<Key>,
     bytes: usize,
 }
 
@@ -152,23 +205,24 @@ impl MetaCache {
             }
             None => {
                 shard.map.insert(
-                    key.to_vec(),
+                    Key::new(key),
                     Entry {
                         meta: entry,
                         hidden: false,
                     },
                 );
                 shard.bytes += add + slot_cost(key);
-                shard.order.push_back(key.to_vec());
+                shard.order.push_back(Key::new(key));
             }
         }
         while shard.bytes > budget {
             let Some(victim) = shard.order.pop_front() else {
                 break;
             };
-            shard.bytes -= slot_cost(&victim);
-            if let Some(old) = shard.map.remove(&victim) {
-                shard.bytes -= cost(&victim, &old.meta);
+            let victim = victim.as_slice();
+            shard.bytes -= slot_cost(victim);
+            if let Some(old) = shard.map.remove(victim) {
+                shard.bytes -= cost(victim, &old.meta);
             }
         }
     }
@@ -195,16 +249,16 @@ impl MetaCache {
             let mut shard = s.lock();
             let Shard { map, order, bytes } = &mut *shard;
             map.retain(|k, e| {
-                let drop = doomed(k);
+                let drop = doomed(k.as_slice());
                 if drop {
-                    *bytes -= cost(k, &e.meta);
+                    *bytes -= cost(k.as_slice(), &e.meta);
                 }
                 !drop
             });
             order.retain(|k| {
-                let keep = map.contains_key(k);
+                let keep = map.contains_key(k.as_slice());
                 if !keep {
-                    *bytes -= slot_cost(k);
+                    *bytes -= slot_cost(k.as_slice());
                 }
                 keep
             });
@@ -244,6 +298,33 @@ mod tests {
         assert_eq!(c.get(b"\x00\x02\x00\x01h"), Some(meta("new")));
         c.clear_db(2);
         c.clear_db(1);
+        assert_eq!(c.used_bytes(), 0);
+    }
+
+    #[test]
+    fn short_and_long_keys_are_distinct_entries() {
+        let c = MetaCache::new(1 << 20);
+        // Around the inline limit, and keys that share a long prefix.
+        let keys: Vec<Vec<u8>> = [INLINE - 1, INLINE, INLINE + 1, 200]
+            .iter()
+            .flat_map(|&n| [vec![b'k'; n], [vec![b'k'; n - 1], vec![b'x']].concat()])
+            .collect();
+        for (i, k) in keys.iter().enumerate() {
+            c.put(k, &meta(&i.to_string()));
+        }
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(
+                c.get(k),
+                Some(meta(&i.to_string())),
+                "key of {} bytes",
+                k.len()
+            );
+        }
+        assert_eq!(c.get(&[b'k'; INLINE + 2]), None);
+        c.remove(&keys[3]);
+        assert_eq!(c.get(&keys[3]), None);
+        assert_eq!(c.get(&keys[2]), Some(meta("2")));
+        c.clear_db(u16::from_be_bytes([b'k', b'k']));
         assert_eq!(c.used_bytes(), 0);
     }
 
