@@ -8,12 +8,6 @@
 //! exits 0.
 
 use std::process::ExitCode;
-
-/// mimalloc instead of glibc's malloc: the executor frees and allocates a key, a value and a
-/// cache entry per write, and glibc's free (chunk coalescing over cold memory) was a tenth of
-/// its time under pipelined SET.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use talus::config::{Cli, Config, PARAMS};
 
 fn main() -> ExitCode {
