@@ -95,7 +95,7 @@ pub struct Ctx<'a> {
     track_events: bool,
     /// Pending writes, in order; turned into one `WriteBatch` at commit.
     ops: Vec<Op>,
-    metas: HashMap<Vec<u8>, Option<Meta>>,
+    metas: MetaOverlay,
     elems: [BTreeMap<Vec<u8>, Option<Bytes>>; 2],
     /// How to restore the overlays when rolling back to a savepoint.
     undo: Vec<Undo>,
@@ -104,6 +104,10 @@ pub struct Ctx<'a> {
     flushed: Vec<u16>,
     effects: Effects,
 }
+
+/// Pending meta entries by encoded meta key (`None`: deleted). foldhash, not SipHash: probed
+/// for every key a command reads or writes.
+type MetaOverlay = HashMap<Vec<u8>, Option<Meta>, foldhash::fast::RandomState>;
 
 /// A pending write.
 enum Op {
@@ -163,7 +167,7 @@ impl<'a> Ctx<'a> {
             track_touched: true,
             track_events: true,
             ops: Vec::new(),
-            metas: HashMap::new(),
+            metas: MetaOverlay::default(),
             elems: [BTreeMap::new(), BTreeMap::new()],
             undo: Vec::new(),
             flushed: Vec::new(),
@@ -841,7 +845,7 @@ trait OverlayMap<V> {
     fn remove(&mut self, k: &[u8]);
 }
 
-impl<V> OverlayMap<V> for HashMap<Vec<u8>, Option<V>> {
+impl<V, S: std::hash::BuildHasher> OverlayMap<V> for HashMap<Vec<u8>, Option<V>, S> {
     fn put(&mut self, k: Vec<u8>, v: Option<V>) {
         self.insert(k, v);
     }
@@ -864,12 +868,7 @@ impl<V> OverlayMap<V> for BTreeMap<Vec<u8>, Option<V>> {
 /// the cache (the flushed databases leave it) before the write, so no reader can combine a cached old
 /// value with another key's new one while the batch lands; nobody can fill them in meanwhile
 /// (readers never fill, writers are locked out); the new values go in after the write.
-fn write_through(
-    store: &Store,
-    ops: Vec<Op>,
-    metas: &HashMap<Vec<u8>, Option<Meta>>,
-    flushed: &[u16],
-) -> Result<()> {
+fn write_through(store: &Store, ops: Vec<Op>, metas: &MetaOverlay, flushed: &[u16]) -> Result<()> {
     if ops.is_empty() {
         return Ok(());
     }
