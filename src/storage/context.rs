@@ -519,6 +519,17 @@ impl<'a> Ctx<'a> {
         if lower >= upper || self.in_flushed_db(lower) {
             return None;
         }
+        let ro = self.bounded_read(lower, upper, fill_cache);
+        Some(
+            self.store
+                .db()
+                .raw_iterator_cf_opt(self.store.cf(cf.name()), ro),
+        )
+    }
+
+    /// Read options for an iterator over `lower <= key < upper`, on the context's snapshot if
+    /// it has one.
+    fn bounded_read(&self, lower: &[u8], upper: &[u8], fill_cache: bool) -> ReadOptions {
         let mut ro = ReadOptions::default();
         ro.fill_cache(fill_cache);
         ro.set_iterate_lower_bound(lower.to_vec());
@@ -526,11 +537,7 @@ impl<'a> Ctx<'a> {
         if let Some(s) = &self.snapshot {
             ro.set_snapshot(s);
         }
-        Some(
-            self.store
-                .db()
-                .raw_iterator_cf_opt(self.store.cf(cf.name()), ro),
-        )
+        ro
     }
 
     /// The pending element writes of `cf` with `lower <= key < upper`, in key order (value
@@ -596,13 +603,7 @@ impl<'a> Ctx<'a> {
         if lower >= upper {
             return Ok(());
         }
-        let mut ro = ReadOptions::default();
-        ro.fill_cache(fill_cache);
-        ro.set_iterate_lower_bound(lower.to_vec());
-        ro.set_iterate_upper_bound(upper.to_vec());
-        if let Some(s) = &self.snapshot {
-            ro.set_snapshot(s);
-        }
+        let ro = self.bounded_read(lower, upper, fill_cache);
         let mut it = self
             .store
             .db()
