@@ -28,7 +28,7 @@ use super::strings::{read, write};
 use super::{args, flags::*, CommandSpec, Exec};
 use crate::error::{Error, Result};
 use crate::reply::Reply;
-use crate::storage::context::{Ctx, ElemCf};
+use crate::storage::context::{merge_pending, Ctx, ElemCf};
 use crate::storage::encoding::{data_key, data_prefix, prefix_successor, Kind, Meta};
 use crate::storage::Store;
 use crate::util::float::{hincr_by_float, IncrFloatError};
@@ -387,50 +387,12 @@ impl<'c, 'a> Walker<'c, 'a> {
 
     /// Visits the live elements (full key, value) from `from` on, in key order, until `visit`
     /// returns false.
-    fn walk(&mut self, from: &[u8], mut visit: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
-        let ctx = self.ctx;
-        let mut pending = ctx
-            .pending_elems(ElemCf::Data, from, &self.upper)
-            .peekable();
+    fn walk(&mut self, from: &[u8], visit: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
+        let pending = self.ctx.pending_elems(ElemCf::Data, from, &self.upper);
         if let Some(it) = self.it.as_mut() {
             it.seek(from);
         }
-        loop {
-            let stored = self.it.as_ref().and_then(|it| it.key());
-            let take_pending = match (stored, pending.peek()) {
-                (None, None) => break,
-                (Some(_), None) => false,
-                (None, Some(_)) => true,
-                (Some(s), Some((p, _))) => *p <= s,
-            };
-            if take_pending {
-                let Some((k, v)) = pending.next() else { break };
-                if stored == Some(k) {
-                    // The pending write shadows the committed entry.
-                    if let Some(it) = self.it.as_mut() {
-                        it.next();
-                    }
-                }
-                if let Some(v) = v {
-                    if !visit(k, v) {
-                        return Ok(());
-                    }
-                }
-            } else {
-                let Some(it) = self.it.as_mut() else { break };
-                let (Some(k), Some(v)) = (it.key(), it.value()) else {
-                    break;
-                };
-                if !visit(k, v) {
-                    return Ok(());
-                }
-                it.next();
-            }
-        }
-        if let Some(it) = &self.it {
-            it.status()?;
-        }
-        Ok(())
+        merge_pending(self.it.as_mut(), pending, false, visit)
     }
 
     /// Steps over the live elements from `from` (before `end`, when given) to the `n`-th,

@@ -105,6 +105,69 @@ pub struct Ctx<'a> {
     effects: Effects,
 }
 
+/// Visits stored entries merged with pending writes, in key order (descending when
+/// `reverse`), until `visit` returns false: `it` is positioned at the first stored entry to
+/// visit (`None`: nothing stored to see), `pending` lists the pending writes of the same range
+/// in the same order (`None`: a delete). A pending write shadows the stored entry of its key; a
+/// pending delete hides it.
+pub fn merge_pending<'p>(
+    mut it: Option<&mut DBRawIteratorWithThreadMode<'_, DB>>,
+    pending: impl Iterator<Item = (&'p [u8], Option<&'p Bytes>)>,
+    reverse: bool,
+    mut visit: impl FnMut(&[u8], &[u8]) -> bool,
+) -> Result<()> {
+    let mut pending = pending.peekable();
+    let step = |it: &mut DBRawIteratorWithThreadMode<'_, DB>| {
+        if reverse {
+            it.prev()
+        } else {
+            it.next()
+        }
+    };
+    loop {
+        let stored = it.as_ref().and_then(|it| it.key());
+        let take_pending = match (stored, pending.peek()) {
+            (None, None) => break,
+            (Some(_), None) => false,
+            (None, Some(_)) => true,
+            (Some(s), Some((p, _))) => {
+                if reverse {
+                    *p >= s
+                } else {
+                    *p <= s
+                }
+            }
+        };
+        if take_pending {
+            let Some((k, v)) = pending.next() else { break };
+            if stored == Some(k) {
+                // The pending write shadows the stored entry.
+                if let Some(it) = it.as_mut() {
+                    step(it);
+                }
+            }
+            if let Some(v) = v {
+                if !visit(k, v) {
+                    return Ok(());
+                }
+            }
+        } else {
+            let Some(it) = it.as_mut() else { break };
+            let (Some(k), Some(v)) = (it.key(), it.value()) else {
+                break;
+            };
+            if !visit(k, v) {
+                return Ok(());
+            }
+            step(it);
+        }
+    }
+    if let Some(it) = it {
+        it.status()?;
+    }
+    Ok(())
+}
+
 /// Pending meta entries by encoded meta key (`None`: deleted). foldhash, not SipHash: probed
 /// for every key a command reads or writes.
 type MetaOverlay = HashMap<Vec<u8>, Option<Meta>, foldhash::fast::RandomState>;
@@ -598,7 +661,7 @@ impl<'a> Ctx<'a> {
         upper: &[u8],
         reverse: bool,
         fill_cache: bool,
-        mut visit: impl FnMut(&[u8], &[u8]) -> bool,
+        visit: impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
         if lower >= upper {
             return Ok(());
@@ -617,61 +680,13 @@ impl<'a> Ctx<'a> {
                 it.seek_to_first();
             }
         }
-        let range = self.elems[cf as usize].range(lower.to_vec()..upper.to_vec());
-        let mut pending: Box<dyn Iterator<Item = (&Vec<u8>, &Option<Bytes>)>> = if reverse {
-            Box::new(range.rev())
+        let it = stored.then_some(&mut it);
+        let pending = self.pending_elems(cf, lower, upper);
+        if reverse {
+            merge_pending(it, pending.rev(), true, visit)
         } else {
-            Box::new(range)
-        };
-        let mut next_pending = pending.next();
-        loop {
-            let db_key = if stored && it.valid() { it.key() } else { None };
-            let take_pending = match (db_key, next_pending) {
-                (None, None) => break,
-                (Some(_), None) => false,
-                (None, Some(_)) => true,
-                (Some(d), Some((p, _))) => {
-                    if reverse {
-                        p.as_slice() >= d
-                    } else {
-                        p.as_slice() <= d
-                    }
-                }
-            };
-            if take_pending {
-                let Some((k, v)) = next_pending else { break };
-                if db_key == Some(k.as_slice()) {
-                    // The pending write shadows the stored entry.
-                    if reverse {
-                        it.prev();
-                    } else {
-                        it.next();
-                    }
-                }
-                next_pending = pending.next();
-                if let Some(v) = v {
-                    if !visit(k, v) {
-                        return Ok(());
-                    }
-                }
-            } else {
-                let (Some(k), Some(v)) = (it.key(), it.value()) else {
-                    break;
-                };
-                if !visit(k, v) {
-                    return Ok(());
-                }
-                if reverse {
-                    it.prev();
-                } else {
-                    it.next();
-                }
-            }
+            merge_pending(it, pending, false, visit)
         }
-        if stored {
-            it.status()?;
-        }
-        Ok(())
     }
 
     // ---- generic key operations ---------------------------------------------------------
