@@ -297,7 +297,8 @@ impl Exec<'_, '_> {
 
 /// The command table: every command by lower-case name.
 pub struct CommandTable {
-    by_name: HashMap<&'static str, &'static CommandSpec>,
+    // foldhash, not SipHash: looked up for every request, sometimes twice.
+    by_name: HashMap<&'static str, &'static CommandSpec, foldhash::fast::RandomState>,
 }
 
 impl Default for CommandTable {
@@ -309,7 +310,7 @@ impl Default for CommandTable {
 impl CommandTable {
     /// The table of every command Talus has.
     pub fn new() -> CommandTable {
-        let mut by_name = HashMap::new();
+        let mut by_name = HashMap::default();
         for family in [
             connection::COMMANDS,
             client::COMMANDS,
