@@ -90,6 +90,9 @@ pub struct StoreOptions {
     pub fsync: Fsync,
     /// Bound of the meta cache in bytes (`cache-max-memory`; 0 disables it).
     pub meta_cache_bytes: usize,
+    /// True when one thread runs every command (`exec-threads 1`): no lock-free reader then
+    /// reads the meta cache while a batch lands, and commits need not hide its keys first.
+    pub single_executor: bool,
 }
 
 impl Default for StoreOptions {
@@ -102,6 +105,7 @@ impl Default for StoreOptions {
             background_jobs: 4,
             fsync: Fsync::EverySec,
             meta_cache_bytes: 256 << 20,
+            single_executor: false,
         }
     }
 }
@@ -117,6 +121,8 @@ pub struct Store {
     write_sync: WriteOptions,
     /// Hot meta entries (see [`cache`]).
     pub cache: cache::MetaCache,
+    /// See [`StoreOptions::single_executor`].
+    single_executor: bool,
 }
 
 impl Store {
@@ -200,7 +206,13 @@ impl Store {
             write_async: WriteOptions::default(),
             write_sync,
             cache: cache::MetaCache::new(opts.meta_cache_bytes),
+            single_executor: opts.single_executor,
         })
+    }
+
+    /// See [`StoreOptions::single_executor`].
+    pub fn single_executor(&self) -> bool {
+        self.single_executor
     }
 
     /// The RocksDB handle.
