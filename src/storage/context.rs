@@ -94,7 +94,7 @@ pub struct Ctx<'a> {
     track_touched: bool,
     track_events: bool,
     /// Pending writes, in order; turned into one `WriteBatch` at commit.
-    ops: Vec<Op>,
+    log: OpLog,
     metas: MetaOverlay,
     elems: [BTreeMap<Vec<u8>, Option<Bytes>>; 2],
     /// How to restore the overlays when rolling back to a savepoint.
@@ -173,26 +173,75 @@ pub fn merge_pending<'p>(
 type MetaOverlay = HashMap<Vec<u8>, Option<Meta>, foldhash::fast::RandomState>;
 
 /// A pending write.
+/// Its keys and values are spans of the [`OpLog`]'s bytes.
+#[derive(Clone, Copy)]
 enum Op {
-    Put(&'static str, Vec<u8>, Vec<u8>),
-    Delete(&'static str, Vec<u8>),
+    Put(&'static str, Span, Span),
+    Delete(&'static str, Span),
     /// Deletes `[from, to)` (FLUSHDB).
-    DeleteRange(&'static str, Vec<u8>, Vec<u8>),
+    DeleteRange(&'static str, Span, Span),
 }
 
-impl Op {
-    /// The column family and key a put or delete writes.
-    fn target(&self) -> (&'static str, &[u8]) {
-        match self {
-            Op::Put(cf, k, _) | Op::Delete(cf, k) | Op::DeleteRange(cf, k, _) => (cf, k),
+/// A range of an [`OpLog`]'s bytes.
+#[derive(Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+/// The pending writes in order, their keys and values copied into one buffer: a group's
+/// writes cost a few buffer growths instead of allocating (and later freeing) a key and a
+/// value per write.
+#[derive(Default)]
+struct OpLog {
+    ops: Vec<Op>,
+    bytes: Vec<u8>,
+}
+
+impl OpLog {
+    /// Copies `data` into the buffer.
+    fn span(&mut self, data: &[u8]) -> Span {
+        self.span_with(|b| b.extend_from_slice(data))
+    }
+
+    /// Appends what `write` writes to the buffer.
+    fn span_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> Span {
+        let start = self.bytes.len();
+        write(&mut self.bytes);
+        Span {
+            start,
+            end: self.bytes.len(),
         }
+    }
+
+    fn get(&self, s: Span) -> &[u8] {
+        &self.bytes[s.start..s.end]
+    }
+
+    /// The column family and key an op writes (a range delete: its start).
+    fn target(&self, op: &Op) -> (&'static str, &[u8]) {
+        match *op {
+            Op::Put(cf, k, _) | Op::Delete(cf, k) | Op::DeleteRange(cf, k, _) => (cf, self.get(k)),
+        }
+    }
+
+    /// The key of the `i`th op.
+    fn key(&self, i: usize) -> &[u8] {
+        self.ops.get(i).map_or(&[], |op| self.target(op).1)
+    }
+
+    /// Drops the ops from the `ops`th on and the bytes from `bytes` on.
+    fn truncate(&mut self, ops: usize, bytes: usize) {
+        self.ops.truncate(ops);
+        self.bytes.truncate(bytes);
     }
 }
 
-/// An overlay entry's previous state (`None`: it was not in the overlay).
+/// An overlay entry's previous state (`None`: it was not in the overlay), by the index of the
+/// op that changed it.
 enum Undo {
-    Meta(Vec<u8>, Option<Option<Meta>>),
-    Elem(usize, Vec<u8>, Option<Option<Bytes>>),
+    Meta(usize, Option<Option<Meta>>),
+    Elem(usize, usize, Option<Option<Bytes>>),
     /// A flushed database: the overlay entries it removed, and whether it was flushed before.
     Flush(FlushUndo),
 }
@@ -209,6 +258,7 @@ struct FlushUndo {
 #[derive(Debug, Clone, Copy)]
 pub struct SavePoint {
     ops: usize,
+    bytes: usize,
     undo: usize,
     touched: usize,
     ready: usize,
@@ -229,7 +279,7 @@ impl<'a> Ctx<'a> {
             writer,
             track_touched: true,
             track_events: true,
-            ops: Vec::new(),
+            log: OpLog::default(),
             metas: MetaOverlay::default(),
             elems: [BTreeMap::new(), BTreeMap::new()],
             undo: Vec::new(),
@@ -407,28 +457,34 @@ impl<'a> Ctx<'a> {
 
     /// Records a meta write (or delete) in the op log and the overlay, with its undo entry.
     fn set_meta_overlay(&mut self, mk: Vec<u8>, meta: Option<Meta>) {
-        self.ops.push(match &meta {
-            Some(m) => Op::Put(CF_META, mk.clone(), m.encode()),
-            None => Op::Delete(CF_META, mk.clone()),
-        });
-        let prev = self.metas.insert(mk.clone(), meta);
-        self.undo.push(Undo::Meta(mk, prev));
+        let key = self.log.span(&mk);
+        let op = match &meta {
+            Some(m) => Op::Put(CF_META, key, self.log.span_with(|b| m.encode_into(b))),
+            None => Op::Delete(CF_META, key),
+        };
+        self.log.ops.push(op);
+        let prev = self.metas.insert(mk, meta);
+        self.undo.push(Undo::Meta(self.log.ops.len() - 1, prev));
     }
 
     /// Records an element write (or delete) in the op log and the overlay.
     fn set_elem_overlay(&mut self, cf: ElemCf, key: Vec<u8>, value: Option<Bytes>) {
-        self.ops.push(match &value {
-            Some(v) => Op::Put(cf.name(), key.clone(), v.to_vec()),
-            None => Op::Delete(cf.name(), key.clone()),
-        });
-        let prev = self.elems[cf as usize].insert(key.clone(), value);
-        self.undo.push(Undo::Elem(cf as usize, key, prev));
+        let k = self.log.span(&key);
+        let op = match &value {
+            Some(v) => Op::Put(cf.name(), k, self.log.span(v)),
+            None => Op::Delete(cf.name(), k),
+        };
+        self.log.ops.push(op);
+        let prev = self.elems[cf as usize].insert(key, value);
+        self.undo
+            .push(Undo::Elem(cf as usize, self.log.ops.len() - 1, prev));
     }
 
     /// The current savepoint.
     pub fn savepoint(&self) -> SavePoint {
         SavePoint {
-            ops: self.ops.len(),
+            ops: self.log.ops.len(),
+            bytes: self.log.bytes.len(),
             undo: self.undo.len(),
             touched: self.effects.touched.len(),
             ready: self.effects.ready.len(),
@@ -440,11 +496,15 @@ impl<'a> Ctx<'a> {
 
     /// Undoes every write and effect since `sp` (a failed command in a group or transaction).
     pub fn rollback_to(&mut self, sp: SavePoint) {
-        self.ops.truncate(sp.ops);
+        // Undo entries name their keys by op: the log is cut after them.
         while self.undo.len() > sp.undo {
             match self.undo.pop() {
-                Some(Undo::Meta(k, prev)) => restore(&mut self.metas, k, prev),
-                Some(Undo::Elem(cf, k, prev)) => restore(&mut self.elems[cf], k, prev),
+                Some(Undo::Meta(i, prev)) => {
+                    restore(&mut self.metas, self.log.key(i).to_vec(), prev)
+                }
+                Some(Undo::Elem(cf, i, prev)) => {
+                    restore(&mut self.elems[cf], self.log.key(i).to_vec(), prev)
+                }
                 Some(Undo::Flush(f)) => {
                     self.metas.extend(f.metas);
                     for (map, mut removed) in self.elems.iter_mut().zip(f.elems) {
@@ -457,6 +517,7 @@ impl<'a> Ctx<'a> {
                 None => break,
             }
         }
+        self.log.truncate(sp.ops, sp.bytes);
         self.effects.touched.truncate(sp.touched);
         self.effects.ready.truncate(sp.ready);
         self.effects.events.truncate(sp.events);
@@ -737,8 +798,9 @@ impl<'a> Ctx<'a> {
     /// context reads the database as empty but for its own later writes.
     pub fn flush_db(&mut self, db: u16) -> Result<()> {
         let (lo, hi) = (db_prefix(db).to_vec(), db_upper_bound(db));
+        let (from, to) = (self.log.span(&lo), self.log.span(&hi));
         for cf in [CF_META, CF_DATA, CF_SCORE] {
-            self.ops.push(Op::DeleteRange(cf, lo.clone(), hi.clone()));
+            self.log.ops.push(Op::DeleteRange(cf, from, to));
         }
         let in_db = |k: &[u8]| k.get(..2) == Some(&lo[..]);
         let gone: Vec<Vec<u8>> = self
@@ -809,20 +871,20 @@ impl<'a> Ctx<'a> {
 
     /// True when nothing was written.
     pub fn is_clean(&self) -> bool {
-        self.ops.is_empty()
+        self.log.ops.is_empty()
     }
 
     /// Commits the batch (in the WAL when this returns) and returns what the command did.
     pub fn commit(self) -> Result<Effects> {
         let Ctx {
             store,
-            ops,
+            log,
             metas,
             flushed,
             effects,
             ..
         } = self;
-        write_through(store, ops, &metas, &flushed)?;
+        write_through(store, log, &metas, &flushed)?;
         Ok(effects)
     }
 
@@ -840,7 +902,8 @@ fn restore<V>(map: &mut impl OverlayMap<V>, key: Vec<u8>, prev: Option<Option<V>
 
 /// For each op, whether a later put or delete writes the same key (empty when no op can be:
 /// a log of fewer than two ops).
-fn superseded(ops: &[Op]) -> Vec<bool> {
+fn superseded(log: &OpLog) -> Vec<bool> {
+    let ops = &log.ops;
     if ops.len() < 2 {
         return Vec::new();
     }
@@ -848,8 +911,8 @@ fn superseded(ops: &[Op]) -> Vec<bool> {
         HashSet::with_capacity_and_hasher(ops.len(), Default::default());
     let mut out = vec![false; ops.len()];
     for (i, op) in ops.iter().enumerate().rev() {
-        if let Op::Put(cf, k, _) | Op::Delete(cf, k) = op {
-            out[i] = !seen.insert((cf, k.as_slice()));
+        if let Op::Put(cf, k, _) | Op::Delete(cf, k) = *op {
+            out[i] = !seen.insert((cf, log.get(k)));
         }
     }
     out
@@ -884,8 +947,8 @@ impl<V> OverlayMap<V> for BTreeMap<Vec<u8>, Option<V>> {
 /// the cache (the flushed databases leave it) before the write, so no reader can combine a cached old
 /// value with another key's new one while the batch lands; nobody can fill them in meanwhile
 /// (readers never fill, writers are locked out); the new values go in after the write.
-fn write_through(store: &Store, ops: Vec<Op>, metas: &MetaOverlay, flushed: &[u16]) -> Result<()> {
-    if ops.is_empty() {
+fn write_through(store: &Store, log: OpLog, metas: &MetaOverlay, flushed: &[u16]) -> Result<()> {
+    if log.ops.is_empty() {
         return Ok(());
     }
     for &db in flushed {
@@ -899,7 +962,7 @@ fn write_through(store: &Store, ops: Vec<Op>, metas: &MetaOverlay, flushed: &[u1
             store.cache.hide(mk);
         }
     }
-    store.write(build_batch(store, ops))?;
+    store.write(build_batch(store, &log))?;
     for (mk, meta) in metas {
         match meta {
             Some(m) => store.cache.put(mk, m),
@@ -914,25 +977,27 @@ fn write_through(store: &Store, ops: Vec<Op>, metas: &MetaOverlay, flushed: &[u1
 /// seen (a range delete in between is overridden by that last write as well). A group of
 /// commands on one key (50 clients' SADDs to one set) then writes its meta once, not once
 /// per command: fewer memtable inserts, a smaller WAL record.
-fn build_batch(store: &Store, ops: Vec<Op>) -> WriteBatch {
-    let superseded = superseded(&ops);
-    let mut live: Vec<Op> = ops
-        .into_iter()
+fn build_batch(store: &Store, log: &OpLog) -> WriteBatch {
+    let superseded = superseded(log);
+    let mut live: Vec<Op> = log
+        .ops
+        .iter()
         .enumerate()
         .filter(|(i, _)| !superseded.get(*i).is_some_and(|s| *s))
-        .map(|(_, op)| op)
+        .map(|(_, op)| *op)
         .collect();
     // In key order (within each run between range deletes, which must keep their place): the
     // memtable's skip list then starts each insert from where the previous one ended.
     for run in live.split_mut(|op| matches!(op, Op::DeleteRange(..))) {
-        run.sort_unstable_by(|a, b| a.target().cmp(&b.target()));
+        run.sort_unstable_by(|a, b| log.target(a).cmp(&log.target(b)));
     }
     let mut batch = WriteBatch::default();
+    let b = |s| log.get(s);
     for op in live {
         match op {
-            Op::Put(cf, k, v) => batch.put_cf(store.cf(cf), k, v),
-            Op::Delete(cf, k) => batch.delete_cf(store.cf(cf), k),
-            Op::DeleteRange(cf, from, to) => batch.delete_range_cf(store.cf(cf), from, to),
+            Op::Put(cf, k, v) => batch.put_cf(store.cf(cf), b(k), b(v)),
+            Op::Delete(cf, k) => batch.delete_cf(store.cf(cf), b(k)),
+            Op::DeleteRange(cf, from, to) => batch.delete_range_cf(store.cf(cf), b(from), b(to)),
         }
     }
     batch

@@ -120,14 +120,19 @@ impl Meta {
     /// Encodes the meta value.
     pub fn encode(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(17 + 16 + self.payload.len());
-        v.push(self.kind as u8);
-        v.extend_from_slice(&self.expire_ms.to_be_bytes());
-        if self.kind.is_collection() {
-            v.extend_from_slice(&self.version.to_be_bytes());
-            v.extend_from_slice(&self.count.to_be_bytes());
-        }
-        v.extend_from_slice(&self.payload);
+        self.encode_into(&mut v);
         v
+    }
+
+    /// Appends the encoded meta value to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        out.push(self.kind as u8);
+        out.extend_from_slice(&self.expire_ms.to_be_bytes());
+        if self.kind.is_collection() {
+            out.extend_from_slice(&self.version.to_be_bytes());
+            out.extend_from_slice(&self.count.to_be_bytes());
+        }
+        out.extend_from_slice(&self.payload);
     }
 
     /// Decodes a meta value; `None` if it is corrupt.

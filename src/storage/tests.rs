@@ -438,3 +438,33 @@ fn a_commit_writes_each_key_once_with_its_last_value() {
     }
     assert_eq!(store.count_keys(2, now_millis()).unwrap(), 3);
 }
+
+#[test]
+fn writes_after_a_rollback_commit_their_own_bytes() {
+    // The op log keeps keys and values in one buffer that a rollback cuts back: what is
+    // written after it must land with exactly its own keys and values.
+    let tmp = tempfile::tempdir().unwrap();
+    let store = open(tmp.path());
+    let mut ctx = Ctx::new(&store, now_millis(), true);
+    let f = |n: &[u8]| data_key(0, b"h", 1, n);
+    ctx.put_elem(ElemCf::Data, f(b"kept"), Bytes::from("k"));
+    let sp = ctx.savepoint();
+    ctx.put_elem(ElemCf::Data, f(b"gone"), Bytes::from(vec![b'x'; 4096]));
+    ctx.set_string(0, b"gone", Bytes::from("g"), 0);
+    ctx.rollback_to(sp);
+    ctx.put_elem(ElemCf::Data, f(b"a"), Bytes::from("1"));
+    ctx.put_elem(ElemCf::Data, f(b"bb"), Bytes::from("22"));
+    ctx.put_elem(ElemCf::Data, f(b"a"), Bytes::from("333"));
+    ctx.set_string(0, b"s", Bytes::from("v"), 0);
+    ctx.commit().unwrap();
+    let r = Ctx::new(&store, now_millis(), false);
+    let get = |n: &[u8]| r.get_elem(ElemCf::Data, &f(n)).unwrap();
+    assert_eq!(get(b"kept"), Some(Bytes::from("k")));
+    assert_eq!(get(b"gone"), None);
+    assert_eq!(get(b"a"), Some(Bytes::from("333")));
+    assert_eq!(get(b"bb"), Some(Bytes::from("22")));
+    let mut r = Ctx::new(&store, now_millis(), false);
+    assert_eq!(r.get_string(0, b"s").unwrap(), Some(Bytes::from("v")));
+    assert_eq!(r.get_string(0, b"gone").unwrap(), None);
+    assert_eq!(store.count_entries(CF_DATA), 3);
+}
