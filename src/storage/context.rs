@@ -942,11 +942,13 @@ impl<V> OverlayMap<V> for BTreeMap<Vec<u8>, Option<V>> {
     }
 }
 
-/// Commits `ops` and keeps the meta cache on the committed state. The caller holds the locks
-/// of every key in `metas` (and the flushed databases exclusively). The written keys are hidden in
-/// the cache (the flushed databases leave it) before the write, so no reader can combine a cached old
-/// value with another key's new one while the batch lands; nobody can fill them in meanwhile
-/// (readers never fill, writers are locked out); the new values go in after the write.
+/// Commits the op log and keeps the meta cache on the committed state. The caller holds the
+/// locks of every key in `metas` (and the flushed databases exclusively). The flushed databases
+/// leave the cache before the write. With more than one executor the written keys are hidden
+/// in it too, so no lock-free reader can combine a cached old value with another key's new one
+/// while the batch lands (with one, no reader runs meanwhile). Nobody can fill them in
+/// meanwhile (readers never fill, writers are locked out); the new values go in after the
+/// write.
 fn write_through(store: &Store, log: OpLog, metas: &MetaOverlay, flushed: &[u16]) -> Result<()> {
     if log.ops.is_empty() {
         return Ok(());
