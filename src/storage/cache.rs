@@ -190,9 +190,13 @@ impl MetaCache {
         let add = cost(key, meta);
         // A compact copy: a payload sliced from a connection's read buffer would pin that
         // whole buffer for as long as the entry lives.
+        // Field by field: cloning `meta` would clone its payload only to drop it.
         let entry = Meta {
+            kind: meta.kind,
+            expire_ms: meta.expire_ms,
+            version: meta.version,
+            count: meta.count,
             payload: bytes::Bytes::copy_from_slice(&meta.payload),
-            ..meta.clone()
         };
         let shard = &mut *shard;
         match shard.map.get_mut(key) {

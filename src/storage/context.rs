@@ -14,7 +14,7 @@
 //! [`Ctx::copy_key`].
 
 use super::encoding::{
-    data_prefix, db_prefix, db_upper_bound, meta_key, prefix_successor, Kind, Meta,
+    data_prefix, db_prefix, db_upper_bound, meta_key_into, prefix_successor, Kind, Meta,
 };
 use super::{Store, CF_DATA, CF_META, CF_SCORE};
 use crate::error::{Error, Result};
@@ -103,6 +103,8 @@ pub struct Ctx<'a> {
     /// these databases are invisible to its reads.
     flushed: Vec<u16>,
     effects: Effects,
+    /// Scratch space for building a meta key to look up.
+    key_buf: Vec<u8>,
 }
 
 /// Visits stored entries merged with pending writes, in key order (descending when
@@ -285,6 +287,7 @@ impl<'a> Ctx<'a> {
             undo: Vec::new(),
             flushed: Vec::new(),
             effects: Effects::default(),
+            key_buf: Vec::new(),
         }
     }
 
@@ -359,20 +362,37 @@ impl<'a> Ctx<'a> {
 
     /// The live meta of `key`, or `None` when it does not exist or has expired.
     pub fn meta(&mut self, db: u16, key: &[u8]) -> Result<Option<Meta>> {
-        let mk = meta_key(db, key);
-        let found = match self.metas.get(&mk) {
-            Some(pending) => pending.clone(),
-            None => self.load_meta(&mk)?,
-        };
-        match found {
-            Some(m) if m.is_expired(self.now_ms) => {
-                if self.writer {
-                    self.expire_now(db, key, mk);
+        self.with_meta_key(db, key, |ctx, mk| {
+            let found = match ctx.metas.get(mk) {
+                Some(pending) => pending.clone(),
+                None => ctx.load_meta(mk)?,
+            };
+            match found {
+                Some(m) if m.is_expired(ctx.now_ms) => {
+                    if ctx.writer {
+                        ctx.expire_now(db, key, mk);
+                    }
+                    Ok(None)
                 }
-                Ok(None)
+                other => Ok(other),
             }
-            other => Ok(other),
-        }
+        })
+    }
+
+    /// Runs `f` with the meta key of `key`, built in a buffer the context reuses: looking a
+    /// key up or writing it again allocates nothing for its key.
+    fn with_meta_key<R>(
+        &mut self,
+        db: u16,
+        key: &[u8],
+        f: impl FnOnce(&mut Self, &[u8]) -> R,
+    ) -> R {
+        let mut mk = std::mem::take(&mut self.key_buf);
+        mk.clear();
+        meta_key_into(&mut mk, db, key);
+        let out = f(self, &mk);
+        self.key_buf = mk;
+        out
     }
 
     /// Reads a committed meta entry: from the snapshot, or through the meta cache (which a
@@ -404,7 +424,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn expire_now(&mut self, db: u16, key: &[u8], mk: Vec<u8>) {
+    fn expire_now(&mut self, db: u16, key: &[u8], mk: &[u8]) {
         self.set_meta_overlay(mk, None);
         let key = Bytes::copy_from_slice(key);
         self.effects.expired += 1;
@@ -450,20 +470,23 @@ impl<'a> Ctx<'a> {
         if matches!(meta.kind, Kind::List | Kind::ZSet) && meta.count > 0 {
             self.mark_ready(db, key);
         }
-        let mk = meta_key(db, key);
-        self.set_meta_overlay(mk, Some(meta));
+        self.with_meta_key(db, key, |ctx, mk| ctx.set_meta_overlay(mk, Some(meta)));
         self.touch(db, key);
     }
 
     /// Records a meta write (or delete) in the op log and the overlay, with its undo entry.
-    fn set_meta_overlay(&mut self, mk: Vec<u8>, meta: Option<Meta>) {
-        let key = self.log.span(&mk);
+    fn set_meta_overlay(&mut self, mk: &[u8], meta: Option<Meta>) {
+        let key = self.log.span(mk);
         let op = match &meta {
             Some(m) => Op::Put(CF_META, key, self.log.span_with(|b| m.encode_into(b))),
             None => Op::Delete(CF_META, key),
         };
         self.log.ops.push(op);
-        let prev = self.metas.insert(mk, meta);
+        // A key written again (one set, many commands of a group) reuses its overlay slot.
+        let prev = match self.metas.get_mut(mk) {
+            Some(slot) => Some(std::mem::replace(slot, meta)),
+            None => self.metas.insert(mk.to_vec(), meta),
+        };
         self.undo.push(Undo::Meta(self.log.ops.len() - 1, prev));
     }
 
@@ -531,8 +554,7 @@ impl<'a> Ctx<'a> {
         if self.meta(db, key)?.is_none() {
             return Ok(false);
         }
-        let mk = meta_key(db, key);
-        self.set_meta_overlay(mk, None);
+        self.with_meta_key(db, key, |ctx, mk| ctx.set_meta_overlay(mk, None));
         self.touch(db, key);
         Ok(true)
     }
@@ -602,6 +624,22 @@ impl<'a> Ctx<'a> {
     }
 
     // ---- elements ---------------------------------------------------------------------
+
+    /// True when an element entry (full encoded key) exists, seeing pending writes; unlike
+    /// [`Ctx::get_elem`], it does not copy the value out.
+    pub fn elem_exists(&self, cf: ElemCf, key: &[u8]) -> Result<bool> {
+        if let Some(pending) = self.elems[cf as usize].get(key) {
+            return Ok(pending.is_some());
+        }
+        if self.in_flushed_db(key) {
+            return Ok(false);
+        }
+        Ok(self
+            .store
+            .db()
+            .get_pinned_cf_opt(self.store.cf(cf.name()), key, &self.ro)?
+            .is_some())
+    }
 
     /// Reads an element entry (full encoded key), seeing pending writes.
     pub fn get_elem(&self, cf: ElemCf, key: &[u8]) -> Result<Option<Bytes>> {

@@ -13,7 +13,7 @@
 //! (CRC16 of the key or of its `{hashtag}`, mod 16384): a db, or one slot of a db, is one key range.
 //! `expire_ms` is a Unix time in milliseconds; 0 means no expiry.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 /// The on-disk format version, checked at open.
 pub const FORMAT_VERSION: u32 = 1;
@@ -226,10 +226,16 @@ pub fn db_upper_bound(db: u16) -> Vec<u8> {
 /// The meta key of `key` in `db`.
 pub fn meta_key(db: u16, key: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(PREFIX_LEN + key.len());
-    k.extend_from_slice(&db.to_be_bytes());
-    k.extend_from_slice(&key_slot(key).to_be_bytes());
-    k.extend_from_slice(key);
+    meta_key_into(&mut k, db, key);
     k
+}
+
+/// Appends the meta key of `key` in database `db` to `out` (a reused buffer: no allocation
+/// once it is large enough).
+pub fn meta_key_into(out: &mut Vec<u8>, db: u16, key: &[u8]) {
+    out.extend_from_slice(&db.to_be_bytes());
+    out.extend_from_slice(&key_slot(key).to_be_bytes());
+    out.extend_from_slice(key);
 }
 
 /// Splits a meta key into (db, user key).
@@ -243,18 +249,24 @@ pub fn split_meta_key(raw: &[u8]) -> Option<(u16, &[u8])> {
 /// The prefix shared by every data (or score) entry of one version of `key`:
 /// `[db][slot][keylen u32][key][version]`.
 pub fn data_prefix(db: u16, key: &[u8], version: u64) -> Vec<u8> {
-    let mut k = BytesMut::with_capacity(PREFIX_LEN + 4 + key.len() + 8 + 16);
-    k.put_u16(db);
-    k.put_u16(key_slot(key));
-    k.put_u32(key.len() as u32);
-    k.put_slice(key);
-    k.put_u64(version);
-    k.to_vec()
+    let mut k = Vec::with_capacity(PREFIX_LEN + 4 + key.len() + 8 + 16);
+    data_prefix_into(&mut k, db, key, version);
+    k
 }
 
-/// A data entry's key: the data prefix followed by the sub-key.
+/// Appends the data prefix of `key` to `out`.
+fn data_prefix_into(out: &mut Vec<u8>, db: u16, key: &[u8], version: u64) {
+    out.extend_from_slice(&db.to_be_bytes());
+    out.extend_from_slice(&key_slot(key).to_be_bytes());
+    out.extend_from_slice(&(key.len() as u32).to_be_bytes());
+    out.extend_from_slice(key);
+    out.extend_from_slice(&version.to_be_bytes());
+}
+
+/// A data entry's key: the data prefix followed by the sub-key (one allocation, exact size).
 pub fn data_key(db: u16, key: &[u8], version: u64, sub: &[u8]) -> Vec<u8> {
-    let mut k = data_prefix(db, key, version);
+    let mut k = Vec::with_capacity(PREFIX_LEN + 4 + key.len() + 8 + sub.len());
+    data_prefix_into(&mut k, db, key, version);
     k.extend_from_slice(sub);
     k
 }
@@ -313,6 +325,33 @@ pub fn decode_score(raw: [u8; 8]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_built_in_place_match_their_layout() {
+        let mut mk = b"junk".to_vec();
+        mk.clear();
+        meta_key_into(&mut mk, 3, b"foo");
+        assert_eq!(mk, meta_key(3, b"foo"));
+        assert_eq!(
+            mk,
+            [&3u16.to_be_bytes()[..], &12182u16.to_be_bytes(), b"foo"].concat()
+        );
+        let prefix = data_prefix(3, b"foo", 7);
+        assert_eq!(
+            prefix,
+            [
+                &mk[..PREFIX_LEN],
+                &3u32.to_be_bytes(),
+                b"foo",
+                &7u64.to_be_bytes()
+            ]
+            .concat()
+        );
+        assert_eq!(
+            data_key(3, b"foo", 7, b"field"),
+            [&prefix[..], b"field"].concat()
+        );
+    }
 
     #[test]
     fn slots_match_redis_cluster() {
