@@ -696,7 +696,7 @@ impl HSet {
         let mut created = 0i64;
         for (field, value) in self.pairs {
             let k = elem_key(db, &self.key, &meta, &field);
-            if ex.ctx.get_elem(ElemCf::Data, &k)?.is_none() {
+            if !ex.ctx.elem_exists(ElemCf::Data, &k)? {
                 created += 1;
                 meta.count += 1;
             }
@@ -725,7 +725,7 @@ fn hsetnx(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     let db = ex.db();
     let mut meta = meta_or_new(ex, key, Kind::Hash)?;
     let k = elem_key(db, key, &meta, field);
-    if ex.ctx.get_elem(ElemCf::Data, &k)?.is_some() {
+    if ex.ctx.elem_exists(ElemCf::Data, &k)? {
         return Ok(Reply::Integer(0));
     }
     ex.ctx.put_elem(ElemCf::Data, k, value.clone());
@@ -844,7 +844,7 @@ fn hdel(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     let mut deleted = 0i64;
     for field in &args[2..] {
         let k = elem_key(db, key, &meta, field);
-        if ex.ctx.get_elem(ElemCf::Data, &k)?.is_some() {
+        if ex.ctx.elem_exists(ElemCf::Data, &k)? {
             ex.ctx.delete_elem(ElemCf::Data, k);
             meta.count = meta.count.saturating_sub(1);
             deleted += 1;

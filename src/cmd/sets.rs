@@ -94,7 +94,7 @@ fn lower_lwm(meta: &mut Meta, member: &[u8]) {
 /// True when `member` is in the set `key` with `meta`.
 fn is_member(ex: &Exec<'_, '_>, key: &[u8], meta: &Meta, member: &[u8]) -> Result<bool> {
     let k = elem_key(ex.db(), key, meta, member);
-    Ok(ex.ctx.get_elem(ElemCf::Data, &k)?.is_some())
+    ex.ctx.elem_exists(ElemCf::Data, &k)
 }
 
 /// Every member of the set `key`, in order.
@@ -121,7 +121,7 @@ fn sadd(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     let mut added = 0i64;
     for m in &args[2..] {
         let k = elem_key(db, key, &meta, m);
-        if ex.ctx.get_elem(ElemCf::Data, &k)?.is_none() {
+        if !ex.ctx.elem_exists(ElemCf::Data, &k)? {
             ex.ctx.put_elem(ElemCf::Data, k, Bytes::new());
             meta.count += 1;
             added += 1;
@@ -144,7 +144,7 @@ fn srem(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     let mut removed = 0i64;
     for m in &args[2..] {
         let k = elem_key(db, key, &meta, m);
-        if ex.ctx.get_elem(ElemCf::Data, &k)?.is_some() {
+        if ex.ctx.elem_exists(ElemCf::Data, &k)? {
             ex.ctx.delete_elem(ElemCf::Data, k);
             meta.count = meta.count.saturating_sub(1);
             removed += 1;
@@ -351,7 +351,7 @@ fn smove(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         return Ok(Reply::Integer(is_member(ex, src, &src_meta, member)? as i64));
     }
     let k = elem_key(db, src, &src_meta, member);
-    if ex.ctx.get_elem(ElemCf::Data, &k)?.is_none() {
+    if !ex.ctx.elem_exists(ElemCf::Data, &k)? {
         return Ok(Reply::Integer(0));
     }
     ex.ctx.delete_elem(ElemCf::Data, k);
@@ -366,7 +366,7 @@ fn smove(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
         None => Meta::collection(Kind::Set, ex.ctx.new_version()?),
     };
     let k = elem_key(db, dst, &dst_meta, member);
-    if ex.ctx.get_elem(ElemCf::Data, &k)?.is_none() {
+    if !ex.ctx.elem_exists(ElemCf::Data, &k)? {
         ex.ctx.put_elem(ElemCf::Data, k, Bytes::new());
         dst_meta.count += 1;
         lower_lwm(&mut dst_meta, member);

@@ -266,10 +266,12 @@ impl Z {
         k
     }
 
-    fn index_key(&self, suffix: &[u8]) -> Vec<u8> {
-        let mut k = Vec::with_capacity(self.prefix.len() + suffix.len());
+    /// The score index key of `member` with `score` (one allocation: prefix, score, member).
+    fn index_key_of(&self, score: f64, member: &[u8]) -> Vec<u8> {
+        let mut k = Vec::with_capacity(self.prefix.len() + 8 + member.len());
         k.extend_from_slice(&self.prefix);
-        k.extend_from_slice(suffix);
+        k.extend_from_slice(&encode_score(score));
+        k.extend_from_slice(member);
         k
     }
 
@@ -282,7 +284,7 @@ impl Z {
     /// Sets the score of `member` (whose current score is `old`, `None` for a new member).
     fn set(&mut self, ctx: &mut Ctx<'_>, member: &[u8], old: Option<f64>, score: f64) {
         if let Some(old) = old {
-            ctx.delete_elem(ElemCf::Score, self.index_key(&suffix_of(old, member)));
+            ctx.delete_elem(ElemCf::Score, self.index_key_of(old, member));
         } else {
             self.meta.count += 1;
         }
@@ -291,26 +293,27 @@ impl Z {
             self.data_key(member),
             Bytes::copy_from_slice(&encode_score(score)),
         );
-        let suffix = suffix_of(score, member);
-        if !self.lo.is_empty() && suffix < self.lo {
+        let index = self.index_key_of(score, member);
+        let suffix = &index[self.prefix.len()..];
+        if !self.lo.is_empty() && suffix < self.lo.as_slice() {
             self.lo = suffix[..suffix.len().min(MARK_MAX)].to_vec();
         }
-        if !self.hi.is_empty() && suffix >= self.hi {
+        if !self.hi.is_empty() && suffix >= self.hi.as_slice() {
             self.hi = if suffix.len() < MARK_MAX {
-                let mut h = suffix.clone();
+                let mut h = suffix.to_vec();
                 h.push(0);
                 h
             } else {
                 successor(&suffix[..MARK_MAX]).unwrap_or_default()
             };
         }
-        ctx.put_elem(ElemCf::Score, self.index_key(&suffix), Bytes::new());
+        ctx.put_elem(ElemCf::Score, index, Bytes::new());
     }
 
     /// Removes `member`, whose score is `score`.
     fn remove(&mut self, ctx: &mut Ctx<'_>, member: &[u8], score: f64) {
         ctx.delete_elem(ElemCf::Data, self.data_key(member));
-        ctx.delete_elem(ElemCf::Score, self.index_key(&suffix_of(score, member)));
+        ctx.delete_elem(ElemCf::Score, self.index_key_of(score, member));
         self.meta.count = self.meta.count.saturating_sub(1);
     }
 
