@@ -40,6 +40,14 @@ impl ElemCf {
     }
 }
 
+/// Where [`Ctx::lookup_elem`] found an element entry (`None`: absent).
+enum ElemLookup<'a> {
+    /// This context's own pending write, or nothing (a pending delete, a flushed database).
+    Pending(Option<&'a Bytes>),
+    /// The store's entry, pinned in RocksDB's memory.
+    Stored(Option<rocksdb::DBPinnableSlice<'a>>),
+}
+
 /// A keyspace event: notification class, event name, db and key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyEvent {
@@ -628,32 +636,34 @@ impl<'a> Ctx<'a> {
     /// True when an element entry (full encoded key) exists, seeing pending writes; unlike
     /// [`Ctx::get_elem`], it does not copy the value out.
     pub fn elem_exists(&self, cf: ElemCf, key: &[u8]) -> Result<bool> {
-        if let Some(pending) = self.elems[cf as usize].get(key) {
-            return Ok(pending.is_some());
-        }
-        if self.in_flushed_db(key) {
-            return Ok(false);
-        }
-        Ok(self
-            .store
-            .db()
-            .get_pinned_cf_opt(self.store.cf(cf.name()), key, &self.ro)?
-            .is_some())
+        Ok(match self.lookup_elem(cf, key)? {
+            ElemLookup::Pending(v) => v.is_some(),
+            ElemLookup::Stored(v) => v.is_some(),
+        })
     }
 
     /// Reads an element entry (full encoded key), seeing pending writes.
     pub fn get_elem(&self, cf: ElemCf, key: &[u8]) -> Result<Option<Bytes>> {
+        Ok(match self.lookup_elem(cf, key)? {
+            ElemLookup::Pending(v) => v.cloned(),
+            ElemLookup::Stored(v) => v.map(|v| Bytes::copy_from_slice(&v)),
+        })
+    }
+
+    /// Finds an element entry: a pending write (or delete) shadows the store, and a database
+    /// this context flushed has nothing stored.
+    fn lookup_elem(&self, cf: ElemCf, key: &[u8]) -> Result<ElemLookup<'_>> {
         if let Some(pending) = self.elems[cf as usize].get(key) {
-            return Ok(pending.clone());
+            return Ok(ElemLookup::Pending(pending.as_ref()));
         }
         if self.in_flushed_db(key) {
-            return Ok(None);
+            return Ok(ElemLookup::Pending(None));
         }
-        Ok(self
-            .store
-            .db()
-            .get_pinned_cf_opt(self.store.cf(cf.name()), key, &self.ro)?
-            .map(|v| Bytes::copy_from_slice(&v)))
+        Ok(ElemLookup::Stored(self.store.db().get_pinned_cf_opt(
+            self.store.cf(cf.name()),
+            key,
+            &self.ro,
+        )?))
     }
 
     /// Writes an element entry.
