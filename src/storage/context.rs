@@ -490,11 +490,7 @@ impl<'a> Ctx<'a> {
             None => Op::Delete(CF_META, key),
         };
         self.log.ops.push(op);
-        // A key written again (one set, many commands of a group) reuses its overlay slot.
-        let prev = match self.metas.get_mut(mk) {
-            Some(slot) => Some(std::mem::replace(slot, meta)),
-            None => self.metas.insert(mk.to_vec(), meta),
-        };
+        let prev = self.metas.insert(mk.to_vec(), meta);
         self.undo.push(Undo::Meta(self.log.ops.len() - 1, prev));
     }
 
