@@ -91,6 +91,8 @@ pub enum Type {
     Enum(&'static [&'static str]),
     /// Any string.
     Str,
+    /// A CPU list (`0-7:2,9`; see [`crate::util::cpulist`]), reported as written.
+    CpuList,
     /// `save`: pairs of seconds and changes, or `""`.
     Save,
     /// `bind`: a list of addresses.
@@ -186,6 +188,9 @@ pub static PARAMS: &[Param] = &[
     // TODO(lead): measure on more cores before making these defaults depend on the core count.
     p("io-threads", int(1, 128), "1", false),
     p("exec-threads", int(1, 1024), "1", false),
+    // The CPUs the workers and executors are bound to (Redis: the main and I/O threads);
+    // empty = no binding. Fixed at start, as in Redis.
+    p("server_cpulist", Type::CpuList, "", false),
     // Talus's own: how batches reach the executors (fixed at start; see
     // talus_actors::ExecTransport and the README's Threads section).
     p(
@@ -462,6 +467,7 @@ struct Fixed {
     databases: u16,
     io_threads: usize,
     exec_threads: usize,
+    server_cpus: Vec<usize>,
 }
 
 impl Default for Config {
@@ -612,6 +618,10 @@ impl Config {
             databases: int("databases") as u16,
             io_threads: int("io-threads") as usize,
             exec_threads: int("exec-threads") as usize,
+            server_cpus: match get("server_cpulist") {
+                Value::Str(s) => crate::util::cpulist::parse(s).unwrap_or_default(),
+                _ => vec![],
+            },
         };
         let config = Config {
             values: RwLock::new(vec![]),
@@ -678,6 +688,10 @@ impl Config {
     /// Executor threads.
     pub fn exec_threads(&self) -> usize {
         self.fixed.exec_threads
+    }
+    /// The CPUs workers and executors are bound to (`server_cpulist`; empty = unbound).
+    pub fn server_cpus(&self) -> &[usize] {
+        &self.fixed.server_cpus
     }
     /// The configured port (0 = any free port).
     pub fn port(&self) -> u16 {
@@ -1059,6 +1073,9 @@ fn parse_value(param: &Param, argv: &[Vec<u8>]) -> std::result::Result<Value, St
                 )
             }),
         Type::Str => Ok(Value::Str(Bytes::copy_from_slice(one()))),
+        Type::CpuList => {
+            crate::util::cpulist::parse(one()).map(|_| Value::Str(Bytes::copy_from_slice(one())))
+        }
         Type::Save => parse_save(argv).map(Value::Save),
         Type::Bind => {
             if argv.len() > 16 {

@@ -13,7 +13,24 @@ pub struct TalusService {
     on_shutdown: Box<dyn Fn() + Send + Sync>,
 }
 
+thread_local! {
+    /// Whether this thread has applied `server_cpulist` (workers and executors bind on first use).
+    static BOUND: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 impl TalusService {
+    /// Binds the calling worker or executor thread to `server_cpulist`, once per thread (the
+    /// actors crate owns the threads; this is the first Talus code each of them runs).
+    fn bind_thread(&self) {
+        if BOUND.with(|b| b.replace(true)) {
+            return;
+        }
+        let cpus = self.shared.config.server_cpus();
+        if let Err(e) = crate::util::cpulist::bind_current_thread(cpus) {
+            log::warn!("cannot bind a thread to server_cpulist {cpus:?}: {e}");
+        }
+    }
+
     /// A service over `shared`; `on_shutdown` runs once every executor has stopped.
     pub fn new(shared: Arc<Shared>, on_shutdown: Box<dyn Fn() + Send + Sync>) -> TalusService {
         TalusService {
@@ -32,6 +49,7 @@ impl Service for TalusService {
     type Session = Session;
 
     fn open_session(&self, info: &ClientInfo) -> Session {
+        self.bind_thread();
         let authenticated = self.shared.config.requirepass().is_none();
         let mut session = Session::new(
             info.id,
@@ -49,12 +67,14 @@ impl Service for TalusService {
     }
 
     fn execute(&self, session: &mut Session, cmds: &[Args], out: &mut BytesMut) -> Flow {
+        self.bind_thread();
         let flow = crate::pubsub::gathered(|| cmd::execute_batch(&self.shared, session, cmds, out));
         session.publish_view();
         flow
     }
 
     fn execute_group(&self, group: &mut [Work<Session>]) {
+        self.bind_thread();
         crate::pubsub::gathered(|| cmd::execute_group(&self.shared, group));
         for w in group.iter() {
             w.session.publish_view();
@@ -67,6 +87,7 @@ impl Service for TalusService {
         cmds: &[Args],
         out: &mut BytesMut,
     ) -> Option<Flow> {
+        self.bind_thread();
         let flow = crate::pubsub::gathered(|| cmd::execute_alone(&self.shared, session, cmds, out));
         if flow.is_some() {
             session.publish_view();

@@ -802,3 +802,82 @@ fn every_exec_transport_serves() {
         assert_eq!(v, "1", "{transport}");
     }
 }
+
+/// The CPUs each thread of `pid` named `talus-io-*` or `talus-exec-*` may run on
+/// (`Cpus_allowed_list` from /proc).
+fn server_thread_cpus(pid: u32) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        let comm = comm.trim().to_string();
+        if !(comm.starts_with("talus-io-") || comm.starts_with("talus-exec-")) {
+            continue;
+        }
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        if let Some(cpus) = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        {
+            out.push((comm, cpus.trim().to_string()));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn server_cpulist_binds_workers_and_executors() {
+    let s = TestServer::start(&["--server_cpulist", "0"]);
+    let mut con = s.conn();
+    assert_eq!(get1(&mut con, "server_cpulist"), "0");
+    assert_eq!(
+        cmd_err(&mut con, &["CONFIG", "SET", "server_cpulist", "1"]),
+        "ERR CONFIG SET failed (possibly related to argument 'server_cpulist') - can't set \
+         immutable config"
+    );
+    // A write and a read reach the executors; each thread binds on its first request.
+    let pid = s.child.as_ref().expect("child").id();
+    let bound = common::wait_until(Duration::from_secs(10), || {
+        for i in 0..20 {
+            let _: () = redis::cmd("SET")
+                .arg(format!("k{i}"))
+                .arg(i)
+                .query(&mut con)
+                .unwrap();
+            let _: i64 = redis::cmd("GET")
+                .arg(format!("k{i}"))
+                .query(&mut con)
+                .unwrap();
+        }
+        let threads = server_thread_cpus(pid);
+        // One worker and one executor (the defaults).
+        threads.len() == 2 && threads.iter().all(|(_, cpus)| cpus == "0")
+    });
+    assert!(bound, "{:?}", server_thread_cpus(pid));
+
+    // Without the option nothing is bound to one CPU (on a machine with more than one).
+    let s = TestServer::start(&[]);
+    let mut con = s.conn();
+    assert_eq!(get1(&mut con, "server_cpulist"), "");
+    let _: () = redis::cmd("SET").arg("k").arg(1).query(&mut con).unwrap();
+    let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap_or_default();
+    if online.trim() != "0" {
+        let pid = s.child.as_ref().expect("child").id();
+        assert!(server_thread_cpus(pid).iter().all(|(_, cpus)| cpus != "0"));
+    }
+}
+
+#[test]
+fn bad_server_cpulist_fails_the_start() {
+    for bad in ["3-1", "0-4:0", "x", "1,,2"] {
+        let (code, _, err) = run(&["--port", "0", "--server_cpulist", bad]);
+        assert_eq!(code, Some(1), "{bad}");
+        assert!(
+            err.contains(&format!("invalid CPU list '{bad}'")),
+            "{bad}: {err}"
+        );
+    }
+}

@@ -14,6 +14,7 @@
 //! * [`glob`]: glob-style matching (`stringmatchlen`) without exponential
 //!   backtracking.
 
+pub mod cpulist;
 pub mod float;
 pub mod glob;
 pub mod number;
