@@ -14,7 +14,7 @@
 //! [`Ctx::copy_key`].
 
 use super::encoding::{
-    data_prefix, db_prefix, db_upper_bound, meta_key_into, prefix_successor, Kind, Meta,
+    data_prefix, db_prefix, db_upper_bound, meta_key, meta_key_into, prefix_successor, Kind, Meta,
 };
 use super::{Store, CF_DATA, CF_META, CF_SCORE};
 use crate::error::{Error, Result};
@@ -378,7 +378,7 @@ impl<'a> Ctx<'a> {
             match found {
                 Some(m) if m.is_expired(ctx.now_ms) => {
                     if ctx.writer {
-                        ctx.expire_now(db, key, mk);
+                        ctx.expire_now(db, key, mk.to_vec());
                     }
                     Ok(None)
                 }
@@ -387,8 +387,8 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    /// Runs `f` with the meta key of `key`, built in a buffer the context reuses: looking a
-    /// key up or writing it again allocates nothing for its key.
+    /// Runs `f` with the meta key of `key`, built in a buffer the context reuses: a lookup
+    /// allocates nothing for its key.
     fn with_meta_key<R>(
         &mut self,
         db: u16,
@@ -432,7 +432,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn expire_now(&mut self, db: u16, key: &[u8], mk: &[u8]) {
+    fn expire_now(&mut self, db: u16, key: &[u8], mk: Vec<u8>) {
         self.set_meta_overlay(mk, None);
         let key = Bytes::copy_from_slice(key);
         self.effects.expired += 1;
@@ -478,19 +478,19 @@ impl<'a> Ctx<'a> {
         if matches!(meta.kind, Kind::List | Kind::ZSet) && meta.count > 0 {
             self.mark_ready(db, key);
         }
-        self.with_meta_key(db, key, |ctx, mk| ctx.set_meta_overlay(mk, Some(meta)));
+        self.set_meta_overlay(meta_key(db, key), Some(meta));
         self.touch(db, key);
     }
 
     /// Records a meta write (or delete) in the op log and the overlay, with its undo entry.
-    fn set_meta_overlay(&mut self, mk: &[u8], meta: Option<Meta>) {
-        let key = self.log.span(mk);
+    fn set_meta_overlay(&mut self, mk: Vec<u8>, meta: Option<Meta>) {
+        let key = self.log.span(&mk);
         let op = match &meta {
             Some(m) => Op::Put(CF_META, key, self.log.span_with(|b| m.encode_into(b))),
             None => Op::Delete(CF_META, key),
         };
         self.log.ops.push(op);
-        let prev = self.metas.insert(mk.to_vec(), meta);
+        let prev = self.metas.insert(mk, meta);
         self.undo.push(Undo::Meta(self.log.ops.len() - 1, prev));
     }
 
@@ -558,7 +558,7 @@ impl<'a> Ctx<'a> {
         if self.meta(db, key)?.is_none() {
             return Ok(false);
         }
-        self.with_meta_key(db, key, |ctx, mk| ctx.set_meta_overlay(mk, None));
+        self.set_meta_overlay(meta_key(db, key), None);
         self.touch(db, key);
         Ok(true)
     }
