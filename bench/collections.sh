@@ -25,7 +25,8 @@ compare_part hset,sadd,spop
 
 find_talus
 start_work coll
-start_talus
+# shellcheck disable=SC2086
+start_talus $TALUS_ARGS
 
 bench_py - "$TALUS_PORT" "$TALUS_PID" "$DEL_FIELDS" "$GETALL_FIELDS" <<'EOF'
 import sys, time

@@ -27,7 +27,8 @@ compare_part zadd,zpopmin
 find_talus
 start_work zsets
 start_redis
-start_talus
+# shellcheck disable=SC2086
+start_talus $TALUS_ARGS
 
 # fill PORT: ZADD bigz with members m<i> of score i, for i < $BIG, in pipelined batches;
 # prints ZCARD.

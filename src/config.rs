@@ -191,6 +191,9 @@ pub static PARAMS: &[Param] = &[
     // The CPUs the workers and executors are bound to (Redis: the main and I/O threads);
     // empty = no binding. Fixed at start, as in Redis.
     p("server_cpulist", Type::CpuList, "", false),
+    // Talus's own: workers and executors run under SCHED_BATCH, so a waking worker does not
+    // preempt an executor mid-round (measured; see util::sched and the README). Fixed at start.
+    p("sched-batch", Type::Bool, "yes", false),
     // Talus's own: how batches reach the executors (fixed at start; see
     // talus_actors::ExecTransport and the README's Threads section).
     p(
@@ -468,6 +471,7 @@ struct Fixed {
     io_threads: usize,
     exec_threads: usize,
     server_cpus: Vec<usize>,
+    sched_batch: bool,
 }
 
 impl Default for Config {
@@ -622,6 +626,7 @@ impl Config {
                 Value::Str(s) => crate::util::cpulist::parse(s).unwrap_or_default(),
                 _ => vec![],
             },
+            sched_batch: matches!(get("sched-batch"), Value::Bool(true)),
         };
         let config = Config {
             values: RwLock::new(vec![]),
@@ -692,6 +697,10 @@ impl Config {
     /// The CPUs workers and executors are bound to (`server_cpulist`; empty = unbound).
     pub fn server_cpus(&self) -> &[usize] {
         &self.fixed.server_cpus
+    }
+    /// Whether workers and executors run under `SCHED_BATCH` (`sched-batch`).
+    pub fn sched_batch(&self) -> bool {
+        self.fixed.sched_batch
     }
     /// The configured port (0 = any free port).
     pub fn port(&self) -> u16 {

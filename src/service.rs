@@ -14,20 +14,28 @@ pub struct TalusService {
 }
 
 thread_local! {
-    /// Whether this thread has applied `server_cpulist` (workers and executors bind on first use).
+    /// Whether this thread has applied `server_cpulist` and `sched-batch` (workers and executors
+    /// do on first use).
     static BOUND: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 impl TalusService {
-    /// Binds the calling worker or executor thread to `server_cpulist`, once per thread (the
-    /// actors crate owns the threads; this is the first Talus code each of them runs).
+    /// Binds the calling worker or executor thread to `server_cpulist` and sets its
+    /// scheduling policy (`sched-batch`), once per thread (the actors crate owns the threads;
+    /// this is the first Talus code each of them runs).
     fn bind_thread(&self) {
         if BOUND.with(|b| b.replace(true)) {
             return;
         }
-        let cpus = self.shared.config.server_cpus();
+        let config = &self.shared.config;
+        let cpus = config.server_cpus();
         if let Err(e) = crate::util::cpulist::bind_current_thread(cpus) {
             log::warn!("cannot bind a thread to server_cpulist {cpus:?}: {e}");
+        }
+        if config.sched_batch() {
+            if let Err(e) = crate::util::sched::set_batch_policy() {
+                log::warn!("cannot put a thread under SCHED_BATCH: {e}");
+            }
         }
     }
 

@@ -803,9 +803,11 @@ fn every_exec_transport_serves() {
     }
 }
 
-/// The CPUs each thread of `pid` named `talus-io-*` or `talus-exec-*` may run on
-/// (`Cpus_allowed_list` from /proc).
-fn server_thread_cpus(pid: u32) -> Vec<(String, String)> {
+/// `read(task dir)` for each thread of `pid` named `talus-io-*` or `talus-exec-*`, sorted.
+fn server_threads<T: Ord>(
+    pid: u32,
+    read: impl Fn(&std::path::Path) -> Option<T>,
+) -> Vec<(String, T)> {
     let mut out = Vec::new();
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return out;
@@ -816,16 +818,71 @@ fn server_thread_cpus(pid: u32) -> Vec<(String, String)> {
         if !(comm.starts_with("talus-io-") || comm.starts_with("talus-exec-")) {
             continue;
         }
-        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
-        if let Some(cpus) = status
-            .lines()
-            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
-        {
-            out.push((comm, cpus.trim().to_string()));
+        if let Some(v) = read(&task.path()) {
+            out.push((comm, v));
         }
     }
     out.sort();
     out
+}
+
+/// The CPUs each worker and executor thread of `pid` may run on (`Cpus_allowed_list`).
+fn server_thread_cpus(pid: u32) -> Vec<(String, String)> {
+    server_threads(pid, |task| {
+        let status = std::fs::read_to_string(task.join("status")).ok()?;
+        let cpus = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?;
+        Some(cpus.trim().to_string())
+    })
+}
+
+/// The scheduling policy of each worker and executor thread of `pid` (field 41 of its stat:
+/// 0 = SCHED_OTHER, 3 = SCHED_BATCH).
+fn server_thread_policies(pid: u32) -> Vec<(String, u32)> {
+    server_threads(pid, |task| {
+        let stat = std::fs::read_to_string(task.join("stat")).ok()?;
+        // The name in parentheses may hold spaces; fields after it start at field 3.
+        let rest = &stat[stat.rfind(')')? + 1..];
+        rest.split_whitespace().nth(41 - 3)?.parse().ok()
+    })
+}
+
+/// A write and a read, so every worker and executor has run a request.
+fn touch_threads(con: &mut redis::Connection) {
+    let _: () = redis::cmd("SET").arg("k").arg(1).query(con).unwrap();
+    let _: i64 = redis::cmd("GET").arg("k").query(con).unwrap();
+}
+
+#[test]
+fn sched_batch_sets_the_policy_of_workers_and_executors() {
+    let s = TestServer::start(&[]);
+    let mut con = s.conn();
+    assert_eq!(get1(&mut con, "sched-batch"), "yes");
+    assert_eq!(
+        cmd_err(&mut con, &["CONFIG", "SET", "sched-batch", "no"]),
+        "ERR CONFIG SET failed (possibly related to argument 'sched-batch') - can't set \
+         immutable config"
+    );
+    let pid = s.child.as_ref().expect("child").id();
+    let batch = common::wait_until(Duration::from_secs(10), || {
+        touch_threads(&mut con);
+        let threads = server_thread_policies(pid);
+        threads.len() == 2 && threads.iter().all(|(_, policy)| *policy == 3)
+    });
+    assert!(batch, "{:?}", server_thread_policies(pid));
+
+    let s = TestServer::start(&["--sched-batch", "no"]);
+    let mut con = s.conn();
+    assert_eq!(get1(&mut con, "sched-batch"), "no");
+    touch_threads(&mut con);
+    let pid = s.child.as_ref().expect("child").id();
+    let threads = server_thread_policies(pid);
+    assert_eq!(threads.len(), 2, "{threads:?}");
+    assert!(
+        threads.iter().all(|(_, policy)| *policy == 0),
+        "{threads:?}"
+    );
 }
 
 #[test]

@@ -18,3 +18,4 @@ pub mod cpulist;
 pub mod float;
 pub mod glob;
 pub mod number;
+pub mod sched;
