@@ -4,8 +4,9 @@
 //! Connections never address executors directly; they go through [`ExecPool`], a small
 //! cloneable handle whose transport can change without touching the rest of the pipeline:
 //!
-//! - [`ExecTransport::Direct`] (the default): connections push each batch into a crossbeam
-//!   queue; each executor thread takes the next batch plus every batch already queued behind
+//! - [`ExecTransport::Direct`] (the default): connections push each batch into a shared
+//!   queue (see the `queue` module: its receivers sleep at once, without spinning or yielding);
+//!   each executor thread takes the next batch plus every batch already queued behind
 //!   it (up to [`MAX_GROUP`]) and runs them together through [`Service::execute_group`], which
 //!   lets the service commit the writes of many connections as one. Under load
 //!   (`redis-benchmark -c 50`, SET) groups averaged 17 connections' batches, with and without
@@ -62,6 +63,7 @@ use bytes::BytesMut;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
+use crate::queue;
 use crate::service::{Args, Flow, Service, Work};
 
 /// A batch of complete requests from one connection, with that connection's session.
@@ -106,7 +108,7 @@ impl std::error::Error for ExecGone {}
 /// How batches travel from connections to the executor threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ExecTransport {
-    /// One shared crossbeam queue the connections push to and the executor threads read (no
+    /// One shared queue the connections push to and the executor threads read (no
     /// extra hop); each executor runs every batch queued at once as one group. The default
     /// (measured best; see the module docs).
     #[default]
@@ -232,11 +234,11 @@ impl<S: Service> Executor<S> {
     /// round of slow reads (a ZRANGE of a hundred members) from holding every client's reply
     /// until the last one is done: the connections write one round's replies while the next
     /// round runs.
-    fn serve(mut self, rx: crossbeam_channel::Receiver<Job<S::Session>>) {
+    fn serve(mut self, rx: queue::Receiver<Job<S::Session>>) {
         let mut work = Vec::with_capacity(MAX_GROUP);
         let mut answer = Vec::with_capacity(MAX_GROUP);
         let mut ready: Vec<Answer<S::Session>> = Vec::with_capacity(MAX_GROUP);
-        while let Ok(first) = rx.recv() {
+        while let Some(first) = rx.recv() {
             let start = std::time::Instant::now();
             let mut next = Some(first);
             let mut taken = 0;
@@ -258,7 +260,7 @@ impl<S: Service> Executor<S> {
                     }
                 }
                 if taken < MAX_GROUP && start.elapsed() < ROUND_BUDGET {
-                    next = rx.try_recv().ok();
+                    next = rx.try_recv();
                 }
             }
             if !work.is_empty() {
@@ -305,7 +307,7 @@ pub const ROUND_BUDGET: std::time::Duration = std::time::Duration::from_micros(4
 /// The actor that hands batches to the queue of the grouping executors
 /// ([`ExecTransport::Forwarded`]); it runs on the dedicated `talus-exec-dispatch` thread.
 struct Forwarder<T: Send + 'static> {
-    queue: Option<crossbeam_channel::Sender<Job<T>>>,
+    queue: Option<queue::Sender<Job<T>>>,
 }
 
 impl<T: Send + 'static> Actor for Forwarder<T> {
@@ -356,7 +358,7 @@ fn spawn_grouping<S: Service>(
     threads: usize,
     service: &Arc<S>,
     latch: &Arc<Latch>,
-    rx: crossbeam_channel::Receiver<Job<S::Session>>,
+    rx: queue::Receiver<Job<S::Session>>,
 ) -> std::io::Result<()> {
     for i in 0..threads {
         let rx = rx.clone();
@@ -403,7 +405,7 @@ type Job<T> = (CmdBatch<T>, oneshot::Sender<Reply<T>>);
 type Answer<T> = (Reply<T>, oneshot::Sender<Reply<T>>);
 
 enum Transport<S: Service> {
-    Direct(crossbeam_channel::Sender<Job<S::Session>>),
+    Direct(queue::Sender<Job<S::Session>>),
     Forwarded(Addr<Forwarder<S::Session>>),
     Actix(Addr<Executor<S>>),
 }
@@ -449,12 +451,12 @@ impl<S: Service> ExecPool<S> {
         });
         let transport = match transport {
             ExecTransport::Direct => {
-                let (tx, rx) = crossbeam_channel::unbounded::<Job<S::Session>>();
+                let (tx, rx) = queue::queue::<Job<S::Session>>();
                 spawn_grouping(threads, &service, &latch, rx)?;
                 Transport::Direct(tx)
             }
             ExecTransport::Forwarded => {
-                let (queue, rx) = crossbeam_channel::unbounded::<Job<S::Session>>();
+                let (queue, rx) = queue::queue::<Job<S::Session>>();
                 spawn_grouping(threads, &service, &latch, rx)?;
                 let addr = on_dispatch_thread(finished.clone(), move || {
                     Forwarder { queue: Some(queue) }.start()
@@ -574,7 +576,7 @@ mod tests {
     /// Queues `names` (one batch each) before one executor starts, and returns the receivers
     /// of their replies.
     fn queued(svc: &Arc<Slow>, names: &[&'static str]) -> Vec<oneshot::Receiver<Reply<()>>> {
-        let (tx, rx) = crossbeam_channel::unbounded();
+        let (tx, rx) = queue::queue();
         let mut replies = Vec::new();
         for name in names {
             let (reply_tx, reply_rx) = oneshot::channel();
@@ -583,7 +585,7 @@ mod tests {
                 cmds: vec![vec![Bytes::from_static(name.as_bytes())]],
                 out: BytesMut::new(),
             };
-            tx.send((batch, reply_tx)).unwrap();
+            assert!(tx.send((batch, reply_tx)).is_ok());
             replies.push(reply_rx);
         }
         let latch = Arc::new(Latch {

@@ -35,6 +35,7 @@ pub mod executor;
 pub mod limits;
 pub mod listener;
 pub mod parser;
+mod queue;
 pub mod server;
 pub mod service;
 pub mod worker;
