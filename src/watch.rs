@@ -9,8 +9,11 @@
 //!
 //! Costs nothing for clients that do not WATCH: storage contexts record touched keys only
 //! while [`WatchRegistry::is_active`] (some session watches), and with nobody watching,
-//! `touched` returns after one atomic load. The registry is sharded by key so that writers
-//! marking keys do not all meet on one mutex while somebody watches.
+//! `touched` returns after one atomic load. While somebody watches, a counting filter (watched
+//! keys per hash bucket) lets a write of a key nobody watches skip the shard lock and the map
+//! probe: one idle WATCHer used to slow every other client's SET by 2-9 % (seven paired
+//! rounds). The registry is sharded by key so that writers marking keys do not all meet on one
+//! mutex while somebody watches.
 //!
 //! Redis 7.0's rules, and how they map here:
 //! - any write to a watched key, by anyone (the watcher included), aborts the EXEC, even one
@@ -35,6 +38,8 @@ use std::sync::Arc;
 
 /// Number of registry shards; a power of two.
 const SHARDS: usize = 64;
+/// Buckets of the counting filter; a power of two.
+const FILTER: usize = 4096;
 
 /// One session's dirty flag, shared between the session and the registry.
 #[derive(Debug, Default)]
@@ -101,6 +106,9 @@ pub struct WatchRegistry {
     /// Sessions watching at least one key.
     watching: AtomicUsize,
     shards: Box<[Mutex<Shard>]>,
+    /// Registry entries per hash bucket (the bucket a key's hash picks after its shard): a
+    /// zero means no session watches any key of that bucket.
+    filter: Box<[AtomicUsize]>,
     hasher: foldhash::fast::RandomState,
 }
 
@@ -109,6 +117,7 @@ impl Default for WatchRegistry {
         WatchRegistry {
             watching: AtomicUsize::new(0),
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            filter: (0..FILTER).map(|_| AtomicUsize::new(0)).collect(),
             hasher: Default::default(),
         }
     }
@@ -120,10 +129,15 @@ impl WatchRegistry {
         self.watching.load(Ordering::Acquire) > 0
     }
 
-    fn shard(&self, key: &[u8]) -> &Mutex<Shard> {
+    /// The shard and the filter bucket of `key`.
+    fn place(&self, key: &[u8]) -> (&Mutex<Shard>, &AtomicUsize) {
         let mut h = self.hasher.build_hasher();
         h.write(key);
-        &self.shards[(h.finish() as usize) & (SHARDS - 1)]
+        let h = h.finish() as usize;
+        (
+            &self.shards[h & (SHARDS - 1)],
+            &self.filter[(h / SHARDS) & (FILTER - 1)],
+        )
     }
 
     /// Adds `key` of `db` to the session's watches (`live`: it exists now). Watching a key
@@ -137,7 +151,11 @@ impl WatchRegistry {
             return;
         }
         let key = Bytes::copy_from_slice(key);
-        self.shard(&key)
+        let (shard, bucket) = self.place(&key);
+        // Counted before the entry exists, and the caller holds the key's lock: a writer of
+        // this key either committed before (nothing to mark) or sees the count.
+        bucket.fetch_add(1, Ordering::AcqRel);
+        shard
             .lock()
             .entry((db, key.clone()))
             .or_default()
@@ -154,7 +172,8 @@ impl WatchRegistry {
             return;
         };
         for k in &w.keys {
-            let mut shard = self.shard(&k.key).lock();
+            let (shard, bucket) = self.place(&k.key);
+            let mut shard = shard.lock();
             let id = (k.db, k.key.clone());
             if let Some(entries) = shard.get_mut(&id) {
                 entries.retain(|e| !Arc::ptr_eq(&e.flag, &w.flag));
@@ -162,6 +181,8 @@ impl WatchRegistry {
                     shard.remove(&id);
                 }
             }
+            drop(shard);
+            bucket.fetch_sub(1, Ordering::AcqRel);
         }
         self.watching.fetch_sub(1, Ordering::AcqRel);
     }
@@ -172,7 +193,11 @@ impl WatchRegistry {
             return;
         }
         for (db, key) in &effects.touched {
-            let shard = self.shard(key).lock();
+            let (shard, bucket) = self.place(key);
+            if bucket.load(Ordering::Acquire) == 0 {
+                continue;
+            }
+            let shard = shard.lock();
             if let Some(entries) = shard.get(&(*db, key.clone())) {
                 for e in entries {
                     e.flag.mark();
@@ -247,8 +272,35 @@ mod tests {
         r.watch(&mut a, 0, b"k", true);
         r.watch(&mut a, 0, b"k", false);
         assert_eq!(a.as_ref().unwrap().keys().len(), 1);
+        assert_eq!(filter_total(&r), 1);
         r.unwatch(&mut a);
         assert!(a.is_none());
         assert!(r.shards.iter().all(|s| s.lock().is_empty()));
+        assert_eq!(filter_total(&r), 0);
+    }
+
+    fn filter_total(r: &WatchRegistry) -> usize {
+        r.filter.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+
+    #[test]
+    fn the_filter_counts_watched_keys_and_still_lets_their_writes_through() {
+        let r = WatchRegistry::default();
+        let (mut a, mut b) = (None, None);
+        // Two sessions on one key, one on many: a write of any of them still marks.
+        r.watch(&mut a, 0, b"k", true);
+        r.watch(&mut b, 0, b"k", true);
+        for i in 0..100 {
+            r.watch(&mut b, 0, format!("m{i}").as_bytes(), true);
+        }
+        assert_eq!(filter_total(&r), 102);
+        r.unwatch(&mut a);
+        assert_eq!(filter_total(&r), 101);
+        r.touched(&effects(&[(0, "nobody watches this")], &[]));
+        assert!(!b.as_ref().unwrap().is_dirty());
+        r.touched(&effects(&[(0, "m99")], &[]));
+        assert!(b.as_ref().unwrap().is_dirty());
+        r.unwatch(&mut b);
+        assert_eq!(filter_total(&r), 0);
     }
 }
