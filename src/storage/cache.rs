@@ -15,6 +15,7 @@
 //! [`MAX_CACHED_PAYLOAD`] are never cached, and each shard evicts its oldest insertions first.
 
 use super::encoding::Meta;
+use bytes::Bytes;
 use parking_lot::Mutex;
 use std::borrow::Borrow;
 use std::collections::{HashMap, VecDeque};
@@ -98,6 +99,22 @@ pub struct MetaCache {
     shards: Box<[Mutex<Shard>]>,
     shard_budget: AtomicUsize,
     hasher: foldhash::fast::RandomState,
+}
+
+/// The payload to cache in place of `old`: a compact copy of `new` (a payload sliced from a
+/// connection's read buffer would pin that whole buffer for as long as the entry lives), written
+/// into `old`'s buffer when nobody else holds it and it fits without much waste. Overwriting a
+/// key (SET, INCR) then neither frees the old value nor allocates the new one: under `SET -P 16`
+/// that free and malloc were a tenth of the executor's time (the old value's memory is cold).
+fn reuse_payload(old: Bytes, new: &[u8]) -> Bytes {
+    match old.try_into_mut() {
+        Ok(mut buf) if buf.capacity() >= new.len() && buf.capacity() <= 2 * new.len() + 64 => {
+            buf.clear();
+            buf.extend_from_slice(new);
+            buf.freeze()
+        }
+        _ => Bytes::copy_from_slice(new),
+    }
 }
 
 /// Bytes an entry of the map accounts for.
@@ -188,30 +205,30 @@ impl MetaCache {
             return;
         }
         let add = cost(key, meta);
-        // A compact copy: a payload sliced from a connection's read buffer would pin that
-        // whole buffer for as long as the entry lives.
         // Field by field: cloning `meta` would clone its payload only to drop it.
-        let entry = Meta {
+        let entry = |payload| Meta {
             kind: meta.kind,
             expire_ms: meta.expire_ms,
             version: meta.version,
             count: meta.count,
-            payload: bytes::Bytes::copy_from_slice(&meta.payload),
+            payload,
         };
         let shard = &mut *shard;
         match shard.map.get_mut(key) {
             Some(old) => {
                 shard.bytes = shard.bytes + add - cost(key, &old.meta);
+                let payload = reuse_payload(std::mem::take(&mut old.meta.payload), &meta.payload);
                 *old = Entry {
-                    meta: entry,
+                    meta: entry(payload),
                     hidden: false,
                 };
             }
             None => {
+                let meta = entry(Bytes::copy_from_slice(&meta.payload));
                 shard.map.insert(
                     Key::new(key),
                     Entry {
-                        meta: entry,
+                        meta,
                         hidden: false,
                     },
                 );
@@ -330,6 +347,28 @@ mod tests {
         assert_eq!(c.get(&keys[2]), Some(meta("2")));
         c.clear_db(u16::from_be_bytes([b'k', b'k']));
         assert_eq!(c.used_bytes(), 0);
+    }
+
+    #[test]
+    fn overwriting_reuses_the_old_buffer_only_when_nobody_shares_it() {
+        let old = Bytes::copy_from_slice(&[b'a'; 64]);
+        let at = old.as_ptr();
+        let new = reuse_payload(old, &[b'b'; 64]);
+        assert_eq!(&new[..], &[b'b'; 64][..]);
+        assert_eq!(new.as_ptr(), at, "same buffer");
+        // A reader still holds the old value: it must not change under it.
+        let held = new.clone();
+        let newer = reuse_payload(new, &[b'c'; 64]);
+        assert_eq!(&newer[..], &[b'c'; 64][..]);
+        assert_eq!(&held[..], &[b'b'; 64][..]);
+        // A much smaller value does not keep a big buffer alive.
+        let big = Bytes::copy_from_slice(&[0; 4096]);
+        let at = big.as_ptr();
+        let small = reuse_payload(big, b"1");
+        assert_eq!(&small[..], b"1");
+        assert_ne!(small.as_ptr(), at);
+        // Nor does a bigger one fit in a small buffer.
+        assert_eq!(&reuse_payload(small, &[7; 100])[..], &[7; 100][..]);
     }
 
     #[test]
