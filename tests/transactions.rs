@@ -425,6 +425,35 @@ fn watch_is_invalidated_by_writes_of_any_client() {
 }
 
 #[test]
+fn watch_sees_a_score_change_that_leaves_a_zsets_meta_alone() {
+    // A score change keeps the cardinality (and here the index marks), so the zset's meta
+    // entry is not rewritten; the key still changed.
+    let s = TestServer::start(&[]);
+    let mut setup = conn(&s);
+    r(&mut setup, "ZADD z 1 a 2 b 3 c");
+    assert_eq!(
+        watch_then(&s, "z", |o| assert_eq!(
+            r(o, "ZADD z 2.5 b"),
+            lines(&[":0"])
+        )),
+        NIL_ARRAY
+    );
+    assert_eq!(
+        watch_then(&s, "z", |o| drop(r(o, "ZINCRBY z 0.25 b"))),
+        NIL_ARRAY
+    );
+    assert_eq!(
+        watch_then(&s, "z", |o| drop(r(o, "ZADD z 2.75 b"))),
+        RAN,
+        "the same score changes nothing"
+    );
+    assert_eq!(
+        r(&mut setup, "ZRANGE z 0 -1 WITHSCORES"),
+        lines(&["*6", "$1", "a", "$1", "1", "$1", "b", "$4", "2.75", "$1", "c", "$1", "3"])
+    );
+}
+
+#[test]
 fn watch_own_writes_unwatch_and_rewatch() {
     let s = TestServer::start(&[]);
     let mut c = conn(&s);

@@ -222,6 +222,8 @@ pub(crate) struct Z {
     prefix: Vec<u8>,
     lo: Vec<u8>,
     hi: Vec<u8>,
+    /// The cardinality as stored (0 for a new zset).
+    stored_count: u64,
 }
 
 impl Z {
@@ -238,6 +240,7 @@ impl Z {
         Z {
             db,
             key: key.to_vec(),
+            stored_count: meta.count,
             meta,
             prefix,
             lo,
@@ -346,7 +349,7 @@ impl Z {
             ctx.delete(self.db, &self.key)?;
             return Ok(true);
         }
-        self.meta.payload = if self.lo.is_empty() && self.hi.is_empty() {
+        let payload = if self.lo.is_empty() && self.hi.is_empty() {
             Bytes::new()
         } else {
             let mut p = Vec::with_capacity(1 + self.lo.len() + self.hi.len());
@@ -355,6 +358,13 @@ impl Z {
             p.extend_from_slice(&self.hi);
             Bytes::from(p)
         };
+        if self.meta.count == self.stored_count && payload == self.meta.payload {
+            // Same cardinality and marks (a score changed): rewriting the meta entry would
+            // cost a memtable insert for nothing. The key still changed, for WATCH.
+            ctx.touch(self.db, &self.key);
+            return Ok(false);
+        }
+        self.meta.payload = payload;
         ctx.put_meta(self.db, &self.key, self.meta);
         Ok(false)
     }
