@@ -62,11 +62,7 @@ pub fn bind_current_thread(cpus: &[usize]) -> std::io::Result<()> {
         }
         libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
     };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+    super::sched::os_result(rc)
 }
 
 #[cfg(test)]

@@ -16,7 +16,11 @@ pub fn set_batch_policy() -> std::io::Result<()> {
     let param = libc::sched_param { sched_priority: 0 };
     // SAFETY: `param` is a valid sched_param that outlives the call; pid 0 is the calling
     // thread.
-    let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
+    os_result(unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) })
+}
+
+/// A libc call's return code as a result: 0 is success, anything else the OS error (`errno`).
+pub(crate) fn os_result(rc: libc::c_int) -> std::io::Result<()> {
     if rc == 0 {
         Ok(())
     } else {
