@@ -16,15 +16,15 @@ pub struct TalusService {
 thread_local! {
     /// Whether this thread has applied `server_cpulist` and `sched-batch` (workers and executors
     /// do on first use).
-    static BOUND: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static SET_UP: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 impl TalusService {
-    /// Binds the calling worker or executor thread to `server_cpulist` and sets its
+    /// Sets up the calling worker or executor thread: binds it to `server_cpulist` and sets its
     /// scheduling policy (`sched-batch`), once per thread (the actors crate owns the threads;
     /// this is the first Talus code each of them runs).
-    fn bind_thread(&self) {
-        if BOUND.with(|b| b.replace(true)) {
+    fn setup_thread(&self) {
+        if SET_UP.with(|b| b.replace(true)) {
             return;
         }
         let config = &self.shared.config;
@@ -57,7 +57,7 @@ impl Service for TalusService {
     type Session = Session;
 
     fn open_session(&self, info: &ClientInfo) -> Session {
-        self.bind_thread();
+        self.setup_thread();
         let authenticated = self.shared.config.requirepass().is_none();
         let mut session = Session::new(
             info.id,
@@ -75,14 +75,14 @@ impl Service for TalusService {
     }
 
     fn execute(&self, session: &mut Session, cmds: &[Args], out: &mut BytesMut) -> Flow {
-        self.bind_thread();
+        self.setup_thread();
         let flow = crate::pubsub::gathered(|| cmd::execute_batch(&self.shared, session, cmds, out));
         session.publish_view();
         flow
     }
 
     fn execute_group(&self, group: &mut [Work<Session>]) {
-        self.bind_thread();
+        self.setup_thread();
         crate::pubsub::gathered(|| cmd::execute_group(&self.shared, group));
         for w in group.iter() {
             w.session.publish_view();
@@ -95,7 +95,7 @@ impl Service for TalusService {
         cmds: &[Args],
         out: &mut BytesMut,
     ) -> Option<Flow> {
-        self.bind_thread();
+        self.setup_thread();
         let flow = crate::pubsub::gathered(|| cmd::execute_alone(&self.shared, session, cmds, out));
         if flow.is_some() {
             session.publish_view();

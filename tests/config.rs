@@ -890,17 +890,7 @@ fn server_cpulist_binds_workers_and_executors() {
     // A write and a read reach the executors; each thread binds on its first request.
     let pid = s.child.as_ref().expect("child").id();
     let bound = common::wait_until(Duration::from_secs(10), || {
-        for i in 0..20 {
-            let _: () = redis::cmd("SET")
-                .arg(format!("k{i}"))
-                .arg(i)
-                .query(&mut con)
-                .unwrap();
-            let _: i64 = redis::cmd("GET")
-                .arg(format!("k{i}"))
-                .query(&mut con)
-                .unwrap();
-        }
+        touch_threads(&mut con);
         let threads = server_thread_cpus(pid);
         // One worker and one executor (the defaults).
         threads.len() == 2 && threads.iter().all(|(_, cpus)| cpus == "0")

@@ -73,6 +73,30 @@ impl Entry {
     }
 }
 
+/// Up to `N` bytes kept inside the map's slot (a key or a payload), so reading them follows
+/// no pointer to another cache line and storing them allocates nothing.
+#[derive(Clone, Copy)]
+struct InlineBytes<const N: usize> {
+    len: u8,
+    buf: [u8; N],
+}
+
+impl<const N: usize> InlineBytes<N> {
+    /// `v` inline, if it fits.
+    fn new(v: &[u8]) -> Option<Self> {
+        let mut buf = [0; N];
+        buf.get_mut(..v.len())?.copy_from_slice(v);
+        Some(InlineBytes {
+            len: v.len() as u8,
+            buf,
+        })
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.buf[..self.len as usize]
+    }
+}
+
 /// Longest payload kept inside the map's slot.
 const INLINE_PAYLOAD: usize = 23;
 
@@ -84,18 +108,15 @@ const INLINE_PAYLOAD: usize = 23;
 /// copy (a payload sliced from a connection's read buffer would pin that whole buffer for as
 /// long as the entry lives).
 enum Payload {
-    Inline(u8, [u8; INLINE_PAYLOAD]),
+    Inline(InlineBytes<INLINE_PAYLOAD>),
     Heap(Bytes),
 }
 
 impl Payload {
     fn new(v: &[u8]) -> Payload {
-        if v.len() <= INLINE_PAYLOAD {
-            let mut buf = [0; INLINE_PAYLOAD];
-            buf[..v.len()].copy_from_slice(v);
-            Payload::Inline(v.len() as u8, buf)
-        } else {
-            Payload::Heap(Bytes::copy_from_slice(v))
+        match InlineBytes::new(v) {
+            Some(inline) => Payload::Inline(inline),
+            None => Payload::Heap(Bytes::copy_from_slice(v)),
         }
     }
 
@@ -108,9 +129,9 @@ impl Payload {
             *self = Payload::new(v);
             return;
         }
-        let old = match std::mem::replace(self, Payload::Inline(0, [0; INLINE_PAYLOAD])) {
-            Payload::Heap(b) => b,
-            Payload::Inline(..) => Bytes::new(),
+        let old = match self {
+            Payload::Heap(b) => std::mem::take(b),
+            Payload::Inline(_) => Bytes::new(),
         };
         *self = Payload::Heap(match old.try_into_mut() {
             Ok(mut buf) if buf.capacity() >= v.len() && buf.capacity() <= 2 * v.len() + 64 => {
@@ -124,14 +145,14 @@ impl Payload {
 
     fn len(&self) -> usize {
         match self {
-            Payload::Inline(len, _) => *len as usize,
+            Payload::Inline(v) => v.len as usize,
             Payload::Heap(b) => b.len(),
         }
     }
 
     fn to_bytes(&self) -> Bytes {
         match self {
-            Payload::Inline(len, buf) => Bytes::copy_from_slice(&buf[..*len as usize]),
+            Payload::Inline(v) => Bytes::copy_from_slice(v.as_slice()),
             Payload::Heap(b) => b.clone(),
         }
     }
@@ -145,24 +166,21 @@ const INLINE: usize = 30;
 /// was most of the cache's cost), and caching one allocates nothing.
 #[derive(Clone)]
 enum Key {
-    Inline(u8, [u8; INLINE]),
+    Inline(InlineBytes<INLINE>),
     Heap(Box<[u8]>),
 }
 
 impl Key {
     fn new(key: &[u8]) -> Key {
-        if key.len() <= INLINE {
-            let mut buf = [0; INLINE];
-            buf[..key.len()].copy_from_slice(key);
-            Key::Inline(key.len() as u8, buf)
-        } else {
-            Key::Heap(key.into())
+        match InlineBytes::new(key) {
+            Some(inline) => Key::Inline(inline),
+            None => Key::Heap(key.into()),
         }
     }
 
     fn as_slice(&self) -> &[u8] {
         match self {
-            Key::Inline(len, buf) => &buf[..*len as usize],
+            Key::Inline(key) => key.as_slice(),
             Key::Heap(key) => key,
         }
     }
@@ -415,7 +433,7 @@ mod tests {
     #[test]
     fn short_payloads_are_inline_and_long_ones_reuse_their_buffer_when_unshared() {
         let mut p = Payload::new(b"12345");
-        assert!(matches!(p, Payload::Inline(5, _)));
+        assert!(matches!(p, Payload::Inline(v) if v.len == 5));
         assert_eq!(&p.to_bytes()[..], b"12345");
         p.set(&[b'a'; 64]);
         let Payload::Heap(b) = &p else {
@@ -440,7 +458,7 @@ mod tests {
         let Payload::Heap(b) = &p else { panic!() };
         assert_ne!(b.as_ptr(), big);
         p.set(b"");
-        assert!(matches!(p, Payload::Inline(0, _)));
+        assert!(matches!(p, Payload::Inline(v) if v.len == 0));
         assert_eq!(p.len(), 0);
     }
 
