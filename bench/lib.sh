@@ -13,6 +13,49 @@ bench_defaults() {
     REQUESTS="${REQUESTS:-200000}"
     KEYSPACE="${KEYSPACE:-100000}"
     TALUS_ARGS="${TALUS_ARGS:-}"
+    # Paired rounds per measure: this VM's speed drifts by ±15 % within seconds, so one
+    # redis run followed by one talus run can land in different weather; alternating which
+    # server goes first and taking the median ratio of ROUNDS pairs evens that out.
+    ROUNDS="${ROUNDS:-3}"
+}
+
+# median: the median of the numbers on stdin, one a line (the lower middle one of an even
+# count).
+median() {
+    sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print "-" }'
+}
+
+# paired LABEL FUNC: runs "FUNC PORT" (which prints one number, e.g. requests per second) on
+# redis-server and Talus ROUNDS times, redis first in odd rounds and Talus first in even ones;
+# prints a line per round and a median line (each column's median; the ratio column is the
+# median of the rounds' ratios).
+paired() {
+    local label=$1 fn=$2 r a b
+    : >"$WORK/paired.redis"
+    : >"$WORK/paired.talus"
+    : >"$WORK/paired.ratio"
+    for r in $(seq "$ROUNDS"); do
+        if [ $((r % 2)) = 1 ]; then
+            a="$("$fn" "$REDIS_PORT")"
+            b="$("$fn" "$TALUS_PORT")"
+        else
+            b="$("$fn" "$TALUS_PORT")"
+            a="$("$fn" "$REDIS_PORT")"
+        fi
+        check_talus "during round $r of $label"
+        echo "$a" >>"$WORK/paired.redis"
+        echo "$b" >>"$WORK/paired.talus"
+        ratio "$b" "$a" >>"$WORK/paired.ratio"
+        echo >>"$WORK/paired.ratio"
+        printf '%-22s %6s %14s %14s %7s\n' "$label" "$r" "$a" "$b" "$(ratio "$b" "$a")"
+    done
+    printf '%-22s %6s %14s %14s %7s\n' "$label" median "$(median <"$WORK/paired.redis")" \
+        "$(median <"$WORK/paired.talus")" "$(median <"$WORK/paired.ratio")"
+}
+
+# paired_header: the column titles of paired's lines.
+paired_header() {
+    printf '%-22s %6s %14s %14s %7s\n' test round "redis" "talus" ratio
 }
 
 # require_tools TOOL...: fails naming the first one that is not installed.
@@ -129,9 +172,10 @@ git_rev() {
     git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '-'
 }
 
-# ratio A B: A / B with two decimals, "-" when B is not positive.
+# ratio A B: A / B with three decimals (two would show 0.497 as 0.50), "-" when B is not
+# positive.
 ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'
 }
 
 # rps_lines: redis-benchmark -q output in, "TEST<TAB>requests per second" out, a line a test

@@ -2,7 +2,9 @@
 # Transactions: Talus vs redis-server, same load tool, same machine, same run.
 #
 # 1. MULTI + INCRS×INCR on random keys + EXEC, pipelined, from CLIENTS connections
-#    (examples/txn_load.rs): transactions per second of both and their ratio (talus / redis).
+#    (examples/txn_load.rs): transactions per second of both and their ratio (talus / redis),
+#    in ROUNDS pairs of runs (alternating which server goes first) and their medians; then
+#    the same for the INCRs pipelined without MULTI/EXEC.
 # 2. The cost of WATCH tracking for clients that do not WATCH: redis-benchmark SET throughput
 #    on Talus with nobody watching, then while one idle client holds a WATCH (which turns on
 #    touched-key tracking for every write), alternated ROUNDS times; prints the medians and
@@ -12,11 +14,11 @@
 # Environment:
 #   TALUS_ARGS   extra flags for talus, e.g. "--io-threads 1 --exec-threads 1"
 #   CLIENTS      connections                      (default 50)
-#   SECONDS_RUN  length of each transaction run   (default 10)
+#   SECONDS_RUN  length of each transaction run   (default 5)
 #   KEYSPACE     random keys                      (default 100000)
 #   INCRS        INCRs per transaction            (default 10)
 #   REQUESTS     SET requests per benchmark run   (default 200000)
-#   ROUNDS       SET runs per setting             (default 3)
+#   ROUNDS       pairs of runs per measure         (default 3)
 #   NO_BUILD=1   use the existing release binaries
 set -euo pipefail
 
@@ -24,9 +26,8 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
 bench_defaults
-SECONDS_RUN="${SECONDS_RUN:-10}"
+SECONDS_RUN="${SECONDS_RUN:-5}"
 INCRS="${INCRS:-10}"
-ROUNDS="${ROUNDS:-3}"
 
 require_tools redis-server redis-benchmark redis-cli python3
 build_talus "talus and txn_load" --example txn_load
@@ -47,20 +48,14 @@ txn() { # port [plain] -> transactions (or plain pipelines) per second
         --keys "$KEYSPACE" --incrs "$INCRS" --plain "${2:-0}" | awk '{ print $1 }'
 }
 echo "MULTI + $INCRS x INCR (random keys of $KEYSPACE) + EXEC, pipelined, $CLIENTS clients, ${SECONDS_RUN}s each"
-redis_tps="$(txn "$REDIS_PORT")"
-talus_tps="$(txn "$TALUS_PORT")"
-check_talus
-printf '%-22s %12s\n' "redis transactions/s" "$redis_tps"
-printf '%-22s %12s\n' "talus transactions/s" "$talus_tps"
-printf '%-22s %12s\n' "ratio talus/redis" "$(ratio "$talus_tps" "$redis_tps")"
+echo "$ROUNDS pairs of runs, alternating which server goes first"
+paired_header
+paired transactions/s txn
 echo
 # The same INCRs pipelined without MULTI/EXEC: what the writes alone cost on each server.
 echo "the same $INCRS INCRs pipelined without MULTI/EXEC"
-redis_pl="$(txn "$REDIS_PORT" 1)"
-talus_pl="$(txn "$TALUS_PORT" 1)"
-printf '%-22s %12s\n' "redis pipelines/s" "$redis_pl"
-printf '%-22s %12s\n' "talus pipelines/s" "$talus_pl"
-printf '%-22s %12s\n' "ratio talus/redis" "$(ratio "$talus_pl" "$redis_pl")"
+plain() { txn "$1" 1; }
+paired pipelines/s plain
 echo
 
 # --- 2. SET throughput with and without a watcher ---------------------------------------------
@@ -88,7 +83,6 @@ stop_watch() {
     wait "$WATCH_PID" 2>/dev/null || true
     WATCH_PID=""
 }
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 echo "SET throughput on talus (redis-benchmark -t set -c $CLIENTS -n $REQUESTS -r $KEYSPACE -d 64), $ROUNDS rounds"
 : >"$WORK/plain"

@@ -6,12 +6,14 @@
 #    must start past the tombstones of the earlier ones.
 # 2. ZRANGEBYSCORE of 100 members at a random score of a 1 000 000-member zset
 #    (redis-benchmark ... ZRANGEBYSCORE bigz __rand_int__ +inf LIMIT 0 100), after filling the
-#    zset on both servers; requests per second of both and their ratio.
+#    zset on both servers; requests per second of both and their ratio, in ROUNDS pairs of
+#    runs (alternating which server goes first) and their medians.
 #
 # Usage: bench/zsets.sh   (NO_BUILD=1: use the existing release binary; SKIP_THROUGHPUT=1:
 #        only part 2)
 # Environment: CLIENTS (50), REQUESTS (200000), KEYSPACE (100000), PIPELINES (1),
-#              BIG (1000000: members of the zset of part 2), RANGE_REQUESTS (100000)
+#              BIG (1000000: members of the zset of part 2), RANGE_REQUESTS (100000),
+#              ROUNDS (3: pairs of runs per measure)
 # Smoke test: REQUESTS=2000 BIG=20000 RANGE_REQUESTS=2000 bench/zsets.sh
 set -euo pipefail
 
@@ -57,8 +59,6 @@ range_rps() {
 echo "== ZRANGEBYSCORE of 100 members of a $BIG-member zset =="
 echo "command: redis-benchmark -c $CLIENTS -n $RANGE_REQUESTS -r $((BIG - 100)) ZRANGEBYSCORE bigz __rand_int__ +inf LIMIT 0 100"
 echo "filled redis: $(fill "$REDIS_PORT") members; talus: $(fill "$TALUS_PORT") members"
-redis_rps="$(range_rps "$REDIS_PORT")"
-talus_rps="$(range_rps "$TALUS_PORT")"
-check_talus
-printf '%-22s %14s %14s %7s\n' test "redis rps" "talus rps" ratio
-printf '%-22s %14s %14s %7s\n' ZRANGEBYSCORE-100 "$redis_rps" "$talus_rps" "$(ratio "$talus_rps" "$redis_rps")"
+echo "$ROUNDS pairs of runs, alternating which server goes first"
+paired_header
+paired ZRANGEBYSCORE-100 range_rps
