@@ -104,9 +104,6 @@ why() {
     { grep -h 'FAILED' "$WORK/out" || true; cat "$WORK/err"; } | head -n1 | cut -c1-160 || true
 }
 
-# median: the median of the numbers read (one a line), "-" for none.
-median() { sort -n | awk '{ a[NR] = $1 } END { print (NR ? a[int((NR + 1) / 2)] : "-") }'; }
-
 # --- 1. PUBLISH fan-out -----------------------------------------------------------------------
 if [ "${SKIP_LOAD:-0}" != 1 ]; then
     for patterns in $PATTERNS; do

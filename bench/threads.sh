@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs bench/compare.sh for several io-threads x exec-threads combinations and prints one
-# table of Talus's requests per second (and ratio to redis-server in the same run), to choose
-# the thread defaults. Usage: bench/threads.sh ["1x1 1x2 2x1 2x2"]
+# table of Talus's requests per second (the median of compare.sh's paired rounds) and its ratio
+# to redis-server in the same run (the median of the rounds' ratios), to choose the thread
+# defaults. Usage: bench/threads.sh ["1x1 1x2 2x1 2x2"]
 # The environment knobs of compare.sh apply (REQUESTS, CLIENTS, TESTS, ...).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -21,9 +22,9 @@ for combo in $COMBOS; do
         tee /dev/stderr |
         awk -v io="$io" -v ex="$ex" '
             /^machine:/ { sub(/^machine: +/, ""); machine = $0 }
-            / [0-9.]+ +[0-9.]+ +[0-9.]+$/ {
-                n = NF; ratio = $n; talus = $(n-1); redis = $(n-2); p = $(n-3)
-                name = $1; for (i = 2; i <= n-4; i++) name = name " " $i
+            / median +[0-9.]+ +[0-9.]+ +[0-9.]+$/ {
+                n = NF; ratio = $n; talus = $(n-1); redis = $(n-2); p = $(n-4)
+                name = $1; for (i = 2; i <= n-5; i++) name = name " " $i
                 printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", io, ex, name, p, talus, ratio, machine
             }' >>"$out"
 done
