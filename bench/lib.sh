@@ -45,8 +45,7 @@ paired() {
         check_talus "during round $r of $label"
         echo "$a" >>"$WORK/paired.redis"
         echo "$b" >>"$WORK/paired.talus"
-        ratio "$b" "$a" >>"$WORK/paired.ratio"
-        echo >>"$WORK/paired.ratio"
+        printf '%s\n' "$(ratio "$b" "$a")" >>"$WORK/paired.ratio"
         printf '%-22s %6s %14s %14s %7s\n' "$label" "$r" "$a" "$b" "$(ratio "$b" "$a")"
     done
     printf '%-22s %6s %14s %14s %7s\n' "$label" median "$(median <"$WORK/paired.redis")" \

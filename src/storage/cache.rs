@@ -103,17 +103,14 @@ impl<const N: usize> InlineBytes<N> {
 /// Longest payload kept inside the map's slot.
 const INLINE_PAYLOAD: usize = 72;
 
-/// A cached payload. Short ones (counters, small strings such as tokens or 64-byte values, a
-/// zset's marks, collections' empty payloads) live inside the map's slot: a lookup then reads
-/// them from the cache lines it has already loaded, where a separate buffer was one more cache
-/// miss (and a reference count to bump on another), and an overwrite neither reads the old
-/// buffer nor allocates. Inline up to 23 bytes, executor CPU per transaction of MULTI, 10 INCRs
-/// and EXEC fell by about a tenth (six interleaved rounds, means 34.1 -> 30.2 µs); raising the
-/// bound to 72 bytes (the slot grows from 96 to 144 bytes) took `SET -P 16 -d 64`'s executor
-/// from 1.8/1.6/1.6 to 1.3/1.4/1.3 µs per request (SET and GET, three interleaved rounds),
-/// where the cold old buffer and the allocation had been a tenth of its samples. Longer ones
-/// are a compact copy (a payload sliced from a connection's read buffer would pin that whole
-/// buffer for as long as the entry lives).
+/// A cached payload. Short ones (counters, tokens, small values, a zset's marks, collections'
+/// empty payloads) live inside the map's slot: a lookup reads them from the cache lines it has
+/// already loaded, and an overwrite neither reads an old buffer nor allocates. A separate
+/// buffer was one more cache miss per INCR (inline up to 23 bytes: executor CPU per MULTI +
+/// 10 INCR + EXEC, means of six rounds, 34.1 -> 30.2 µs) and, under `SET -P 16 -d 64`, a tenth
+/// of the executor's samples (inline up to 72 bytes, the slot growing from 96 to 144 bytes:
+/// 1.8/1.6/1.6 -> 1.3/1.4/1.3 µs per request). Longer ones are a compact copy (a payload
+/// sliced from a connection's read buffer would pin that whole buffer while the entry lives).
 enum Payload {
     Inline(InlineBytes<INLINE_PAYLOAD>),
     Heap(Bytes),
