@@ -496,7 +496,8 @@ fn is_plain_read(spec: &CommandSpec) -> bool {
     !spec.is_write() && matches!(spec.locking, Locking::None)
 }
 
-/// The locks of a run of key commands in `db`: the db shared and every key's stripe.
+/// The locks of a run of key commands in `db`: the db shared and every key's stripe. Also
+/// prefetches the meta-cache slots of fast commands' keys.
 fn group_plan(
     shared: &Shared,
     db: u16,
@@ -505,9 +506,19 @@ fn group_plan(
 ) -> LockPlan {
     let mut plan = LockPlan::none();
     plan.db_shared(db);
+    let mut meta_key = Vec::with_capacity(64);
     for (spec, args) in specs.iter().zip(cmds) {
+        // A fast command (INCR, HSET, GET, ...) looks its keys up as soon as it runs: start
+        // loading their cache slots now, so the lookups' memory waits overlap instead of
+        // coming one after another. A slow one (SET, MSET: blind writes) would only pay for it.
+        let prefetch = spec.flags & flags::FAST != 0;
         for i in spec.keys.positions(args.len()) {
             plan.key(&shared.locks, &args[i]);
+            if prefetch {
+                meta_key.clear();
+                crate::storage::encoding::meta_key_into(&mut meta_key, db, &args[i]);
+                shared.store.cache.prefetch(&meta_key);
+            }
         }
     }
     plan
