@@ -164,9 +164,10 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    /// A weak hash so probe runs collide, wrap around the end and need backward shifts.
+    /// A weak hash: 37 values spread over the whole range, so probe runs collide, wrap
+    /// around the table's end and need backward shifts.
     fn h(k: u32) -> u64 {
-        (k % 37) as u64 * 0x9E37_79B9_7F4A_7C15 % 64
+        ((k % 37) as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
 
     #[test]
