@@ -231,10 +231,10 @@ fn cost(key: &[u8], payload_len: usize) -> usize {
     ENTRY_OVERHEAD + heap(key.len(), INLINE) + heap(payload_len, INLINE_PAYLOAD)
 }
 
-/// Bytes a slot of the eviction queue accounts for (counted until it is popped, so keys
-/// removed and inserted again cannot grow the queue without bound).
+/// Bytes a slot of the eviction queue (a hash and a key) accounts for (counted until it is
+/// popped, so keys removed and inserted again cannot grow the queue without bound).
 fn slot_cost(key: &[u8]) -> usize {
-    key.len() + 40
+    key.len() + std::mem::size_of::<(u64, Key)>()
 }
 
 impl MetaCache {
