@@ -572,7 +572,7 @@ impl<'s> Group<'s> {
         for (spec, args) in specs.iter().zip(cmds) {
             // Inside a whole transaction: queued until its EXEC (see `whole_transaction`).
             if session.multi.is_some() {
-                if let Some(reply) = transactions::queue(shared, session, args) {
+                if let Some(reply) = transactions::queue_resolved(shared, session, spec, args) {
                     replies.push(reply);
                     continue;
                 }

@@ -100,13 +100,20 @@ impl std::fmt::Debug for Multi {
 /// Handles `args` for a session inside MULTI: `Some(reply)` when it was queued or refused,
 /// `None` when it runs now (EXEC, DISCARD, MULTI, WATCH, QUIT).
 pub fn queue(shared: &Shared, session: &mut Session, args: &[Bytes]) -> Option<Reply> {
-    let spec = match resolve(&shared.commands, args) {
-        Ok(spec) => spec,
-        Err(e) => {
-            // An arity error counts against the (known) command, as in Redis.
-            return Some(refuse(shared, session, shared.commands.named(args), e));
-        }
-    };
+    match resolve(&shared.commands, args) {
+        Ok(spec) => queue_resolved(shared, session, spec, args),
+        // An arity error counts against the (known) command, as in Redis.
+        Err(e) => Some(refuse(shared, session, shared.commands.named(args), e)),
+    }
+}
+
+/// [`queue`] for a command already resolved to `spec` (a whole transaction's batch has been).
+pub fn queue_resolved(
+    shared: &Shared,
+    session: &mut Session,
+    spec: &'static CommandSpec,
+    args: &[Bytes],
+) -> Option<Reply> {
     if RUN_NOW.contains(&spec.name) {
         return None;
     }
