@@ -263,6 +263,55 @@ struct FlushUndo {
     was_flushed: bool,
 }
 
+/// The buffers of a context that has ended, kept for the next one on the same thread: a
+/// group's op log, meta overlay and undo list would otherwise grow from empty (and be freed)
+/// at every commit, a few reallocations per command.
+#[derive(Default)]
+struct Spare {
+    ops: Vec<Op>,
+    bytes: Vec<u8>,
+    metas: MetaOverlay,
+    undo: Vec<Undo>,
+}
+
+/// Buffers larger than this are freed rather than kept (after a huge transaction).
+const SPARE_MAX_BYTES: usize = 1 << 20;
+
+thread_local! {
+    static SPARE: std::cell::RefCell<Spare> = std::cell::RefCell::new(Spare::default());
+}
+
+impl Drop for Ctx<'_> {
+    fn drop(&mut self) {
+        let mut ops = std::mem::take(&mut self.log.ops);
+        let mut bytes = std::mem::take(&mut self.log.bytes);
+        let mut metas = std::mem::take(&mut self.metas);
+        let mut undo = std::mem::take(&mut self.undo);
+        let size = ops.capacity() * std::mem::size_of::<Op>()
+            + bytes.capacity()
+            + metas.capacity() * std::mem::size_of::<(Vec<u8>, Option<Meta>)>()
+            + undo.capacity() * std::mem::size_of::<Undo>();
+        if size > SPARE_MAX_BYTES {
+            return;
+        }
+        ops.clear();
+        bytes.clear();
+        metas.clear();
+        undo.clear();
+        // `try_with`: a context dropped while the thread exits has nowhere to go.
+        let _ = SPARE.try_with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut() {
+                *s = Spare {
+                    ops,
+                    bytes,
+                    metas,
+                    undo,
+                };
+            }
+        });
+    }
+}
+
 /// A point a context can roll back to: one command's start inside a pipelined group or a
 /// transaction, so a command that fails leaves nothing behind while the others stand.
 #[derive(Debug, Clone, Copy)]
@@ -281,6 +330,12 @@ impl<'a> Ctx<'a> {
     /// A context reading the latest state. `writer` says the caller holds the locks of the keys
     /// it will write (which allows lazy deletion of expired keys).
     pub fn new(store: &'a Store, now_ms: u64, writer: bool) -> Ctx<'a> {
+        let Spare {
+            ops,
+            bytes,
+            metas,
+            undo,
+        } = SPARE.with(|s| std::mem::take(&mut *s.borrow_mut()));
         Ctx {
             store,
             ro: ReadOptions::default(),
@@ -289,10 +344,10 @@ impl<'a> Ctx<'a> {
             writer,
             track_touched: true,
             track_events: true,
-            log: OpLog::default(),
-            metas: MetaOverlay::default(),
+            log: OpLog { ops, bytes },
+            metas,
             elems: [BTreeMap::new(), BTreeMap::new()],
-            undo: Vec::new(),
+            undo,
             flushed: Vec::new(),
             effects: Effects::default(),
             key_buf: Vec::new(),
@@ -919,17 +974,9 @@ impl<'a> Ctx<'a> {
     }
 
     /// Commits the batch (in the WAL when this returns) and returns what the command did.
-    pub fn commit(self) -> Result<Effects> {
-        let Ctx {
-            store,
-            log,
-            metas,
-            flushed,
-            effects,
-            ..
-        } = self;
-        write_through(store, log, &metas, &flushed)?;
-        Ok(effects)
+    pub fn commit(mut self) -> Result<Effects> {
+        write_through(self.store, &self.log, &self.metas, &self.flushed)?;
+        Ok(std::mem::take(&mut self.effects))
     }
 
     /// Drops pending writes (a command that failed midway commits nothing) and returns the
@@ -993,7 +1040,7 @@ impl<V> OverlayMap<V> for BTreeMap<Vec<u8>, Option<V>> {
 /// while the batch lands (with one, no reader runs meanwhile). Nobody can fill them in
 /// meanwhile (readers never fill, writers are locked out); the new values go in after the
 /// write.
-fn write_through(store: &Store, log: OpLog, metas: &MetaOverlay, flushed: &[u16]) -> Result<()> {
+fn write_through(store: &Store, log: &OpLog, metas: &MetaOverlay, flushed: &[u16]) -> Result<()> {
     if log.ops.is_empty() {
         return Ok(());
     }
@@ -1008,7 +1055,7 @@ fn write_through(store: &Store, log: OpLog, metas: &MetaOverlay, flushed: &[u16]
             store.cache.hide(mk);
         }
     }
-    store.write(build_batch(store, &log))?;
+    store.write(build_batch(store, log))?;
     for (mk, meta) in metas {
         match meta {
             Some(m) => store.cache.put(mk, m),

@@ -44,6 +44,31 @@ fn reads_see_pending_writes_and_abort_discards() {
     assert_eq!(ctx.get_string(0, b"k").unwrap(), None);
 }
 
+/// A context reuses the buffers of the one before it on its thread (its op log, overlay and
+/// undo list): none of the old one's pending writes may leak into it.
+#[test]
+fn a_new_context_starts_clean_after_an_aborted_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = open(tmp.path());
+    let mut ctx = Ctx::new(&store, now_millis(), true);
+    for i in 0..100 {
+        ctx.set_string(0, format!("gone{i}").as_bytes(), Bytes::from("v"), 0);
+    }
+    ctx.abort();
+    let mut ctx = Ctx::new(&store, now_millis(), true);
+    assert!(ctx.is_clean());
+    assert_eq!(ctx.get_string(0, b"gone7").unwrap(), None);
+    ctx.set_string(0, b"kept", Bytes::from("v"), 0);
+    ctx.commit().unwrap();
+    let mut reader = Ctx::new(&store, now_millis(), false);
+    assert_eq!(reader.get_string(0, b"gone7").unwrap(), None);
+    assert_eq!(
+        reader.get_string(0, b"kept").unwrap(),
+        Some(Bytes::from("v"))
+    );
+    assert_eq!(store.count_keys(0, now_millis()).unwrap(), 1);
+}
+
 #[test]
 fn expired_keys_are_absent_and_lazily_deleted_by_writers() {
     let tmp = tempfile::tempdir().unwrap();
