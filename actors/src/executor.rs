@@ -582,7 +582,7 @@ mod tests {
             let (reply_tx, reply_rx) = oneshot::channel();
             let batch = CmdBatch {
                 session: (),
-                cmds: vec![vec![Bytes::from_static(name.as_bytes())]],
+                cmds: vec![smallvec::smallvec![Bytes::from_static(name.as_bytes())]],
                 out: BytesMut::new(),
             };
             assert!(tx.send((batch, reply_tx)).is_ok());

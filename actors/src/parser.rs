@@ -208,7 +208,7 @@ impl Parser {
                             self.state = State::Multibulk {
                                 remaining: count,
                                 bulk: None,
-                                args: Vec::with_capacity((count as usize).min(MAX_PREALLOC_ARGS)),
+                                args: Args::with_capacity((count as usize).min(MAX_PREALLOC_ARGS)),
                                 arg_bytes: 0,
                             };
                         }

@@ -19,8 +19,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::connection::ConnEvent;
 
-/// One parsed request: the command name and its arguments, as sent.
-pub type Args = Vec<Bytes>;
+/// One parsed request: the command name and its arguments, as sent. Up to four are held
+/// inline (GET, SET, INCR, HSET, ZADD with one pair...): parsing a request allocates nothing
+/// more, and the executor that drops it frees nothing the worker's thread allocated.
+pub type Args = smallvec::SmallVec<[Bytes; 4]>;
 
 /// How a connection goes on after a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

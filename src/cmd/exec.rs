@@ -8,7 +8,7 @@ use crate::shared::Shared;
 use crate::storage::context::{Ctx, Effects};
 use crate::storage::locks::{LockGuard, LockPlan};
 use bytes::{Bytes, BytesMut};
-use talus_actors::{Flow, Work};
+use talus_actors::{Args, Flow, Work};
 
 /// Builds the lock plan of a command from its table row.
 pub fn lock_plan(shared: &Shared, spec: &CommandSpec, args: &[Bytes], db: u16) -> LockPlan {
@@ -188,7 +188,7 @@ pub(crate) fn rejected(shared: &Shared, spec: Option<&'static CommandSpec>, text
 pub fn execute_batch(
     shared: &Shared,
     session: &mut Session,
-    cmds: &[Vec<Bytes>],
+    cmds: &[Args],
     out: &mut bytes::BytesMut,
 ) -> Flow {
     let mut i = 0;
@@ -279,7 +279,7 @@ fn is_subscription(args: &[Bytes]) -> bool {
 pub fn execute_alone(
     shared: &Shared,
     session: &mut Session,
-    cmds: &[Vec<Bytes>],
+    cmds: &[Args],
     out: &mut BytesMut,
 ) -> Option<Flow> {
     if cmds.is_empty() {
@@ -450,7 +450,7 @@ fn groupable(shared: &Shared, session: &Session, args: &[Bytes]) -> Option<&'sta
 fn group_specs(
     shared: &Shared,
     session: &Session,
-    cmds: &[Vec<Bytes>],
+    cmds: &[Args],
 ) -> Option<Vec<&'static CommandSpec>> {
     let keyed: Option<Vec<_>> = cmds.iter().map(|a| groupable(shared, session, a)).collect();
     keyed.or_else(|| whole_transaction(shared, session, cmds))
@@ -464,7 +464,7 @@ fn group_specs(
 fn whole_transaction(
     shared: &Shared,
     session: &Session,
-    cmds: &[Vec<Bytes>],
+    cmds: &[Args],
 ) -> Option<Vec<&'static CommandSpec>> {
     let [first, queued @ .., last] = cmds else {
         return None;
@@ -498,12 +498,7 @@ fn is_plain_read(spec: &CommandSpec) -> bool {
 
 /// The locks of a run of key commands in `db`: the db shared and every key's stripe. Also
 /// prefetches the meta-cache slots of fast commands' keys.
-fn group_plan(
-    shared: &Shared,
-    db: u16,
-    specs: &[&'static CommandSpec],
-    cmds: &[Vec<Bytes>],
-) -> LockPlan {
+fn group_plan(shared: &Shared, db: u16, specs: &[&'static CommandSpec], cmds: &[Args]) -> LockPlan {
     let mut plan = LockPlan::none();
     plan.db_shared(db);
     let mut meta_key = Vec::with_capacity(64);
@@ -565,7 +560,7 @@ impl<'s> Group<'s> {
         &mut self,
         session: &mut Session,
         specs: &[&'static CommandSpec],
-        cmds: &[Vec<Bytes>],
+        cmds: &[Args],
     ) -> (Vec<Reply>, bool) {
         let shared = self.shared;
         let mut replies = Vec::with_capacity(specs.len());

@@ -85,7 +85,7 @@ impl Multi {
 /// A queued command, already resolved and checked.
 struct Queued {
     spec: &'static CommandSpec,
-    args: Vec<Bytes>,
+    args: talus_actors::Args,
 }
 
 impl std::fmt::Debug for Multi {
@@ -130,7 +130,7 @@ pub fn queue_resolved(
     let multi = session.multi.as_mut()?;
     multi.queue.push(Queued {
         spec,
-        args: args.to_vec(),
+        args: args.iter().cloned().collect(),
     });
     Some(Reply::simple("QUEUED"))
 }
