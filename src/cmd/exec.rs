@@ -8,6 +8,7 @@ use crate::shared::Shared;
 use crate::storage::context::{Ctx, Effects};
 use crate::storage::locks::{LockGuard, LockPlan};
 use bytes::{Bytes, BytesMut};
+use std::time::Instant;
 use talus_actors::{Args, Flow, Work};
 
 /// Builds the lock plan of a command from its table row.
@@ -148,10 +149,23 @@ pub(crate) fn invoke(
     ex: &mut Exec<'_, '_>,
     args: &[Bytes],
 ) -> crate::error::Result<Reply> {
+    invoke_at(spec, ex, args, Instant::now()).0
+}
+
+/// [`invoke`] for a command that started at `started`, and the time its handler ended. A loop
+/// that runs commands back to back (a group, EXEC's queue) passes the previous command's end:
+/// one clock reading per command instead of two, at the price of counting the few hundred
+/// nanoseconds of bookkeeping between two commands in the second one's time.
+pub(crate) fn invoke_at(
+    spec: &'static CommandSpec,
+    ex: &mut Exec<'_, '_>,
+    args: &[Bytes],
+    started: Instant,
+) -> (crate::error::Result<Reply>, Instant) {
     ex.session.last_cmd = spec.name;
-    let started = std::time::Instant::now();
     let result = (spec.handler)(ex, args);
-    let micros = started.elapsed().as_micros() as u64;
+    let ended = Instant::now();
+    let micros = ended.duration_since(started).as_micros() as u64;
     let shared = ex.shared;
     if shared.clients.monitoring() && spec.flags & (flags::SKIP_MONITOR | flags::ADMIN) == 0 {
         // MONITOR clients are of Redis's normal class for the output-buffer limit.
@@ -170,7 +184,7 @@ pub(crate) fn invoke(
     ex.shared
         .calls
         .executed(spec, args, ex.session, micros, error.as_deref());
-    result
+    (result, ended)
 }
 
 /// Counts a command refused before it ran and returns its error reply.
@@ -564,11 +578,14 @@ impl<'s> Group<'s> {
     ) -> (Vec<Reply>, bool) {
         let shared = self.shared;
         let mut replies = Vec::with_capacity(specs.len());
+        // The end of the command before, when it ran just before this one (see `invoke_at`).
+        let mut clock = None;
         for (spec, args) in specs.iter().zip(cmds) {
             // Inside a whole transaction: queued until its EXEC (see `whole_transaction`).
             if session.multi.is_some() {
                 if let Some(reply) = transactions::queue_resolved(shared, session, spec, args) {
                     replies.push(reply);
+                    clock = None;
                     continue;
                 }
             }
@@ -584,7 +601,9 @@ impl<'s> Group<'s> {
                 ctx,
                 flow: Flow::Continue,
             };
-            let result = invoke(spec, &mut exec, args);
+            let (result, ended) =
+                invoke_at(spec, &mut exec, args, clock.unwrap_or_else(Instant::now));
+            clock = Some(ended);
             let mut ctx = exec.ctx;
             replies.push(match result {
                 Ok(reply) => reply,

@@ -230,10 +230,12 @@ fn run(ex: &mut Exec<'_, '_>, queue: &[Queued], watches: Option<&Watches>) -> Re
     }
     let mut replies = Vec::with_capacity(queue.len());
     ex.session.in_exec = true;
+    let mut clock = std::time::Instant::now();
     for q in queue {
         shared.stats.commands_processed();
         let sp = ex.ctx.savepoint();
-        let result = super::exec::invoke(q.spec, ex, &q.args);
+        let (result, ended) = super::exec::invoke_at(q.spec, ex, &q.args, clock);
+        clock = ended;
         replies.push(match result {
             Ok(reply) => reply,
             Err(e) => {
