@@ -232,6 +232,8 @@ impl Calls {
 
     /// A command ran: `micros` is how long its handler took; `error` is the text of the error
     /// it answered (code included, e.g. `WRONGTYPE Operation ...`), if it failed.
+    /// Returns true when it did more than count (a SLOWLOG entry, a periodic sample, an
+    /// error): see [`crate::cmd::exec::invoke_at`]'s clock.
     pub fn executed(
         &self,
         spec: &'static CommandSpec,
@@ -239,14 +241,15 @@ impl Calls {
         session: &Session,
         micros: u64,
         error: Option<&str>,
-    ) {
+    ) -> bool {
         if let Some(text) = error {
             if REFUSED.with(|r| r.replace(false)) {
                 self.rejected(Some(spec), text);
-                return;
+                return true;
             }
             self.count_error(text);
         }
+        let mut extra = error.is_some();
         if let Some(s) = self.stats_of(spec) {
             s.calls.fetch_add(1, Relaxed);
             s.usec.fetch_add(micros, Relaxed);
@@ -259,11 +262,14 @@ impl Calls {
         let threshold = self.slower_than.load(Relaxed);
         if threshold >= 0 && micros >= threshold as u64 && spec.flags & flags::SKIP_SLOWLOG == 0 {
             self.log_slow(spec, args, session, micros);
+            extra = true;
         }
         let now = coarse_ms();
         if now >= self.next_sample_ms.load(Relaxed) {
             self.sample(now);
+            extra = true;
         }
+        extra
     }
 
     /// A command was refused before it ran (unknown command or subcommand, arity, NOAUTH,

@@ -142,8 +142,7 @@ fn run_one(shared: &Shared, session: &mut Session, args: &[Bytes]) -> (Reply, Fl
     (reply, flow)
 }
 
-/// Runs a command's handler, with the accounting every command gets (MONITOR, timing for
-/// SLOWLOG and commandstats, errorstats). Every path that runs a command goes through here.
+/// Runs a command's handler with the accounting every command gets ([`invoke_at`]).
 pub(crate) fn invoke(
     spec: &'static CommandSpec,
     ex: &mut Exec<'_, '_>,
@@ -152,10 +151,39 @@ pub(crate) fn invoke(
     invoke_at(spec, ex, args, Instant::now()).0
 }
 
-/// [`invoke`] for a command that started at `started`, and the time its handler ended. A loop
-/// that runs commands back to back (a group, EXEC's queue) passes the previous command's end:
-/// one clock reading per command instead of two, at the price of counting the few hundred
-/// nanoseconds of bookkeeping between two commands in the second one's time.
+/// Runs one command of a loop that runs commands back to back in one context (a group's, EXEC's
+/// queue): counts it, runs it with a savepoint (a failed command is rolled back alone) and
+/// returns its reply. `clock` carries the previous command's end to this one's start (see
+/// [`invoke_at`]); `None` reads the clock.
+pub(crate) fn run_step(
+    spec: &'static CommandSpec,
+    ex: &mut Exec<'_, '_>,
+    args: &[Bytes],
+    clock: &mut Option<Instant>,
+) -> Reply {
+    ex.shared.stats.commands_processed();
+    let sp = ex.ctx.savepoint();
+    let (result, next) = invoke_at(spec, ex, args, clock.unwrap_or_else(Instant::now));
+    *clock = Some(next);
+    match result {
+        Ok(reply) => reply,
+        Err(e) => {
+            ex.ctx.rollback_to(sp);
+            // The rollback is not the next command's time.
+            *clock = None;
+            e.into()
+        }
+    }
+}
+
+/// Runs a command's handler, with the accounting every command gets (MONITOR, timing for
+/// SLOWLOG and commandstats, errorstats); every path that runs a command goes through here.
+/// The command started at `started`; besides the result, returns when the next command may
+/// say it started: a loop running commands back to back passes it on ([`run_step`]), one
+/// clock reading per command instead of two. That is the handler's end when only counters
+/// were updated after it (their few hundred nanoseconds then count in the next command's
+/// time), and a fresh reading after anything heavier: feeding MONITOR clients, an error, a
+/// SLOWLOG entry, a periodic sample.
 pub(crate) fn invoke_at(
     spec: &'static CommandSpec,
     ex: &mut Exec<'_, '_>,
@@ -167,7 +195,9 @@ pub(crate) fn invoke_at(
     let ended = Instant::now();
     let micros = ended.duration_since(started).as_micros() as u64;
     let shared = ex.shared;
+    let mut heavy = false;
     if shared.clients.monitoring() && spec.flags & (flags::SKIP_MONITOR | flags::ADMIN) == 0 {
+        heavy = true;
         // MONITOR clients are of Redis's normal class for the output-buffer limit.
         let limit = shared
             .config
@@ -181,10 +211,11 @@ pub(crate) fn invoke_at(
         Ok(_) => None,
         Err(e) => Some(std::borrow::Cow::Owned(e.to_string())),
     };
-    ex.shared
+    heavy |= ex
+        .shared
         .calls
         .executed(spec, args, ex.session, micros, error.as_deref());
-    (result, ended)
+    (result, if heavy { Instant::now() } else { ended })
 }
 
 /// Counts a command refused before it ran and returns its error reply.
@@ -578,7 +609,7 @@ impl<'s> Group<'s> {
     ) -> (Vec<Reply>, bool) {
         let shared = self.shared;
         let mut replies = Vec::with_capacity(specs.len());
-        // The end of the command before, when it ran just before this one (see `invoke_at`).
+        // When the command before ended, if it ran just before this one (see `invoke_at`).
         let mut clock = None;
         for (spec, args) in specs.iter().zip(cmds) {
             // Inside a whole transaction: queued until its EXEC (see `whole_transaction`).
@@ -589,11 +620,9 @@ impl<'s> Group<'s> {
                     continue;
                 }
             }
-            shared.stats.commands_processed();
             let Some(ctx) = self.ctx.take() else {
                 break;
             };
-            let sp = ctx.savepoint();
             let ready_before = ctx.ready().len();
             let mut exec = Exec {
                 shared,
@@ -601,17 +630,8 @@ impl<'s> Group<'s> {
                 ctx,
                 flow: Flow::Continue,
             };
-            let (result, ended) =
-                invoke_at(spec, &mut exec, args, clock.unwrap_or_else(Instant::now));
-            clock = Some(ended);
-            let mut ctx = exec.ctx;
-            replies.push(match result {
-                Ok(reply) => reply,
-                Err(e) => {
-                    ctx.rollback_to(sp);
-                    e.into()
-                }
-            });
+            replies.push(run_step(spec, &mut exec, args, &mut clock));
+            let ctx = exec.ctx;
             let fills_waited = ctx.ready()[ready_before.min(ctx.ready().len())..]
                 .iter()
                 .any(|(db, key)| shared.waiters.is_waited(*db, key));

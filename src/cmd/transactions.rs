@@ -1,7 +1,8 @@
 //! Transactions: MULTI, EXEC, DISCARD, WATCH and UNWATCH, with Redis 7.0's semantics and texts.
 //!
 //! - After MULTI, every command is checked and queued in the session instead of running
-//!   ([`queue`], called by `execute_batch`): an unknown command, a wrong arity, a missing AUTH
+//!   ([`queue`], called by `execute_batch`; a whole transaction's batch, already resolved, goes
+//!   through [`queue_resolved`]): an unknown command, a wrong arity, a missing AUTH
 //!   or a `no-multi` command is answered with its error at once and makes EXEC answer
 //!   `EXECABORT`; the others answer `+QUEUED`. EXEC, DISCARD, MULTI, WATCH and QUIT run at once
 //!   (nested MULTI and WATCH inside MULTI are refused without aborting, as in Redis).
@@ -108,7 +109,7 @@ pub fn queue(shared: &Shared, session: &mut Session, args: &[Bytes]) -> Option<R
 }
 
 /// [`queue`] for a command already resolved to `spec` (a whole transaction's batch has been).
-pub fn queue_resolved(
+pub(crate) fn queue_resolved(
     shared: &Shared,
     session: &mut Session,
     spec: &'static CommandSpec,
@@ -230,19 +231,9 @@ fn run(ex: &mut Exec<'_, '_>, queue: &[Queued], watches: Option<&Watches>) -> Re
     }
     let mut replies = Vec::with_capacity(queue.len());
     ex.session.in_exec = true;
-    let mut clock = std::time::Instant::now();
+    let mut clock = None;
     for q in queue {
-        shared.stats.commands_processed();
-        let sp = ex.ctx.savepoint();
-        let (result, ended) = super::exec::invoke_at(q.spec, ex, &q.args, clock);
-        clock = ended;
-        replies.push(match result {
-            Ok(reply) => reply,
-            Err(e) => {
-                ex.ctx.rollback_to(sp);
-                e.into()
-            }
-        });
+        replies.push(super::exec::run_step(q.spec, ex, &q.args, &mut clock));
     }
     ex.session.in_exec = false;
     Ok(Reply::Array(replies))

@@ -274,8 +274,14 @@ struct Spare {
     undo: Vec<Undo>,
 }
 
-/// Buffers larger than this are freed rather than kept (after a huge transaction).
+/// When a context's buffers together hold more than this, they are freed rather than kept
+/// (after a huge transaction).
 const SPARE_MAX_BYTES: usize = 1 << 20;
+
+/// A meta overlay with room for more entries than this is freed rather than kept: clearing
+/// a hash map and walking it (at commit) cost in proportion to its capacity, which every later
+/// small command on the thread would pay.
+const SPARE_MAX_METAS: usize = 256;
 
 thread_local! {
     static SPARE: std::cell::RefCell<Spare> = std::cell::RefCell::new(Spare::default());
@@ -296,7 +302,11 @@ impl Drop for Ctx<'_> {
         }
         ops.clear();
         bytes.clear();
-        metas.clear();
+        if metas.capacity() > SPARE_MAX_METAS {
+            metas = MetaOverlay::default();
+        } else {
+            metas.clear();
+        }
         undo.clear();
         // `try_with`: a context dropped while the thread exits has nowhere to go.
         let _ = SPARE.try_with(|s| {
@@ -335,7 +345,11 @@ impl<'a> Ctx<'a> {
             bytes,
             metas,
             undo,
-        } = SPARE.with(|s| std::mem::take(&mut *s.borrow_mut()));
+        } = SPARE
+            .try_with(|s| s.try_borrow_mut().map(|mut s| std::mem::take(&mut *s)))
+            .ok()
+            .and_then(|s| s.ok())
+            .unwrap_or_default();
         Ctx {
             store,
             ro: ReadOptions::default(),

@@ -59,9 +59,16 @@ fn a_new_context_starts_clean_after_an_aborted_one() {
     assert!(ctx.is_clean());
     assert_eq!(ctx.get_string(0, b"gone7").unwrap(), None);
     ctx.set_string(0, b"kept", Bytes::from("v"), 0);
+    // The reused undo list: a rollback undoes this context's own writes, nothing else.
+    let sp = ctx.savepoint();
+    ctx.set_string(0, b"rolled-back", Bytes::from("v"), 0);
+    ctx.set_string(0, b"kept", Bytes::from("w"), 0);
+    ctx.rollback_to(sp);
+    assert_eq!(ctx.get_string(0, b"kept").unwrap(), Some(Bytes::from("v")));
     ctx.commit().unwrap();
     let mut reader = Ctx::new(&store, now_millis(), false);
     assert_eq!(reader.get_string(0, b"gone7").unwrap(), None);
+    assert_eq!(reader.get_string(0, b"rolled-back").unwrap(), None);
     assert_eq!(
         reader.get_string(0, b"kept").unwrap(),
         Some(Bytes::from("v"))
