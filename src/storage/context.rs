@@ -310,14 +310,12 @@ impl Drop for Ctx<'_> {
         undo.clear();
         // `try_with`: a context dropped while the thread exits has nowhere to go.
         let _ = SPARE.try_with(|s| {
-            if let Ok(mut s) = s.try_borrow_mut() {
-                *s = Spare {
-                    ops,
-                    bytes,
-                    metas,
-                    undo,
-                };
-            }
+            s.replace(Spare {
+                ops,
+                bytes,
+                metas,
+                undo,
+            })
         });
     }
 }
@@ -345,11 +343,7 @@ impl<'a> Ctx<'a> {
             bytes,
             metas,
             undo,
-        } = SPARE
-            .try_with(|s| s.try_borrow_mut().map(|mut s| std::mem::take(&mut *s)))
-            .ok()
-            .and_then(|s| s.ok())
-            .unwrap_or_default();
+        } = SPARE.try_with(std::cell::RefCell::take).unwrap_or_default();
         Ctx {
             store,
             ro: ReadOptions::default(),
