@@ -20,7 +20,7 @@ use super::{Store, CF_DATA, CF_META, CF_SCORE};
 use crate::error::{Error, Result};
 use bytes::Bytes;
 use rocksdb::{DBRawIteratorWithThreadMode, ReadOptions, SnapshotWithThreadMode, WriteBatch, DB};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 /// A column family holding collection elements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -981,6 +981,13 @@ impl<'a> Ctx<'a> {
         self.log.ops.is_empty()
     }
 
+    /// How many writes the batch built from the pending ops holds (tests check that a key
+    /// written several times is written once).
+    #[cfg(test)]
+    pub(crate) fn batch_len(&self) -> usize {
+        build_batch(self.store, &self.log).len()
+    }
+
     /// Commits the batch (in the WAL when this returns) and returns what the command did.
     pub fn commit(mut self) -> Result<Effects> {
         write_through(self.store, &self.log, &self.metas, &self.flushed)?;
@@ -997,24 +1004,6 @@ fn restore<V>(map: &mut impl OverlayMap<V>, key: Vec<u8>, prev: Option<Option<V>
         Some(v) => map.put(key, v),
         None => map.remove(&key),
     }
-}
-
-/// For each op, whether a later put or delete writes the same key (empty when no op can be:
-/// a log of fewer than two ops).
-fn superseded(log: &OpLog) -> Vec<bool> {
-    let ops = &log.ops;
-    if ops.len() < 2 {
-        return Vec::new();
-    }
-    let mut seen: HashSet<(&str, &[u8]), foldhash::fast::RandomState> =
-        HashSet::with_capacity_and_hasher(ops.len(), Default::default());
-    let mut out = vec![false; ops.len()];
-    for (i, op) in ops.iter().enumerate().rev() {
-        if let Op::Put(cf, k, _) | Op::Delete(cf, k) = *op {
-            out[i] = !seen.insert((cf, log.get(k)));
-        }
-    }
-    out
 }
 
 /// The two overlay map types, for [`restore`].
@@ -1073,32 +1062,57 @@ fn write_through(store: &Store, log: &OpLog, metas: &MetaOverlay, flushed: &[u16
     Ok(())
 }
 
-/// Turns the op log into one RocksDB write batch. A put or delete followed by another on the
-/// same key is left out: the batch lands atomically, so only the key's last write can ever be
-/// seen (a range delete in between is overridden by that last write as well). A group of
-/// commands on one key (50 clients' SADDs to one set) then writes its meta once, not once
-/// per command: fewer memtable inserts, a smaller WAL record.
+/// The first byte of `op`'s column family name, then the first seven bytes of its key
+/// (zero-padded), as one big-endian number: keys of one column family in this order are in key
+/// order wherever the numbers differ.
+fn sort_prefix(log: &OpLog, op: &Op) -> u64 {
+    let (cf, key) = log.target(op);
+    let mut b = [0u8; 8];
+    b[0] = cf.as_bytes().first().copied().unwrap_or(0);
+    let n = key.len().min(7);
+    b[1..1 + n].copy_from_slice(&key[..n]);
+    u64::from_be_bytes(b)
+}
+
+/// Turns the op log into one RocksDB write batch, in key order within each run of ops between
+/// range deletes (which keep their place).
+///
+/// Key order: the memtable's skip list starts an insert from where the previous one ended when
+/// the new key comes right after it (a new collection's elements, written in order). Keys far
+/// apart gain nothing: RocksDB only reuses that position for adjacent keys, and an insert hint
+/// (`memtable_insert_with_hint_prefix_extractor`, tried) did not speed up random keys, whose
+/// cost is cache misses in the skip list's lower levels. Ops sort by [`sort_prefix`], which
+/// tells most pairs apart without comparing slices, then by (cf, key), then by log position.
+///
+/// Of the puts and deletes of one key in a run, only the last is written: the batch lands
+/// atomically, so only that one can ever be seen. A group of commands on one key (50 clients'
+/// SADDs to one set) then writes its meta once, not once per command: fewer memtable inserts,
+/// a smaller WAL record.
 fn build_batch(store: &Store, log: &OpLog) -> WriteBatch {
-    let superseded = superseded(log);
-    let mut live: Vec<Op> = log
-        .ops
+    let ops = &log.ops;
+    let mut order: Vec<(u64, usize)> = ops
         .iter()
         .enumerate()
-        .filter(|(i, _)| !superseded.get(*i).is_some_and(|s| *s))
-        .map(|(_, op)| *op)
+        .map(|(i, op)| (sort_prefix(log, op), i))
         .collect();
-    // In key order (within each run between range deletes, which must keep their place): the
-    // memtable's skip list starts an insert from where the previous one ended when the new key
-    // comes right after it (a new collection's elements, written in order). Keys far apart
-    // gain nothing: RocksDB only reuses that position for adjacent keys, and an insert hint
-    // (`memtable_insert_with_hint_prefix_extractor`, tried) did not speed up random keys,
-    // whose cost is cache misses in the skip list's lower levels.
-    for run in live.split_mut(|op| matches!(op, Op::DeleteRange(..))) {
-        run.sort_unstable_by(|a, b| log.target(a).cmp(&log.target(b)));
+    let is_range = |i: usize| matches!(ops[i], Op::DeleteRange(..));
+    for run in order.split_mut(|&(_, i)| is_range(i)) {
+        run.sort_unstable_by(|&(pa, a), &(pb, b)| {
+            pa.cmp(&pb)
+                .then_with(|| log.target(&ops[a]).cmp(&log.target(&ops[b])))
+                .then(a.cmp(&b))
+        });
     }
+    let same_key = |x: (u64, usize), y: (u64, usize)| {
+        x.0 == y.0 && !is_range(y.1) && log.target(&ops[x.1]) == log.target(&ops[y.1])
+    };
     let mut batch = WriteBatch::default();
     let b = |s| log.get(s);
-    for op in live {
+    for (n, &(p, i)) in order.iter().enumerate() {
+        let op = ops[i];
+        if !is_range(i) && order.get(n + 1).is_some_and(|&next| same_key((p, i), next)) {
+            continue; // a later op of this run writes the same key
+        }
         match op {
             Op::Put(cf, k, v) => batch.put_cf(store.cf(cf), b(k), b(v)),
             Op::Delete(cf, k) => batch.delete_cf(store.cf(cf), b(k)),

@@ -422,6 +422,15 @@ fn a_commit_writes_each_key_once_with_its_last_value() {
     ctx.set_string(0, b"back", Bytes::from("x"), 0);
     assert!(ctx.delete(0, b"back").unwrap());
     ctx.set_string(0, b"back", Bytes::from("y"), 0);
+    // Keys that share their first bytes, written in descending order, twice each.
+    for round in 0..2 {
+        for i in (0..20).rev() {
+            let v = Bytes::from(format!("{round}"));
+            ctx.set_string(0, format!("same:prefix:{i:02}").as_bytes(), v, 0);
+        }
+    }
+    // One write each: k, gone (its delete), back, and the 20 shared-prefix keys.
+    assert_eq!(ctx.batch_len(), 23);
     ctx.commit().unwrap();
     let mut reader = Ctx::new(&store, now_millis(), false);
     assert_eq!(
@@ -433,6 +442,13 @@ fn a_commit_writes_each_key_once_with_its_last_value() {
         reader.get_string(0, b"back").unwrap(),
         Some(Bytes::from("y"))
     );
+    for i in 0..20 {
+        let k = format!("same:prefix:{i:02}");
+        assert_eq!(
+            reader.get_string(0, k.as_bytes()).unwrap(),
+            Some(Bytes::from("1"))
+        );
+    }
 
     // A range delete (FLUSHDB) between two writes of a key: the last write stands; a write
     // before it alone is flushed.
