@@ -14,12 +14,13 @@
 //! [`Ctx::copy_key`].
 
 use super::encoding::{
-    data_prefix, db_prefix, db_upper_bound, meta_key, meta_key_into, prefix_successor, Kind, Meta,
+    data_prefix, db_prefix, db_upper_bound, meta_key_into, prefix_successor, Kind, Meta,
 };
 use super::{Store, CF_DATA, CF_META, CF_SCORE};
 use crate::error::{Error, Result};
 use bytes::Bytes;
 use rocksdb::{DBRawIteratorWithThreadMode, ReadOptions, SnapshotWithThreadMode, WriteBatch, DB};
+use smallvec::SmallVec;
 use std::collections::{BTreeMap, HashMap};
 
 /// A column family holding collection elements.
@@ -180,7 +181,11 @@ pub fn merge_pending<'p>(
 
 /// Pending meta entries by encoded meta key (`None`: deleted). foldhash, not SipHash: probed
 /// for every key a command reads or writes.
-type MetaOverlay = HashMap<Vec<u8>, Option<Meta>, foldhash::fast::RandomState>;
+type MetaOverlay = HashMap<MetaKey, Option<Meta>, foldhash::fast::RandomState>;
+
+/// An encoded meta key in the overlay: up to 32 bytes (a 28-byte user key) held inline, so
+/// writing a key allocates nothing for it.
+type MetaKey = SmallVec<[u8; 32]>;
 
 /// A pending write.
 /// Its keys and values are spans of the [`OpLog`]'s bytes.
@@ -258,7 +263,7 @@ enum Undo {
 
 struct FlushUndo {
     db: u16,
-    metas: Vec<(Vec<u8>, Option<Meta>)>,
+    metas: Vec<(MetaKey, Option<Meta>)>,
     elems: [BTreeMap<Vec<u8>, Option<Bytes>>; 2],
     was_flushed: bool,
 }
@@ -295,7 +300,7 @@ impl Drop for Ctx<'_> {
         let mut undo = std::mem::take(&mut self.undo);
         let size = ops.capacity() * std::mem::size_of::<Op>()
             + bytes.capacity()
-            + metas.capacity() * std::mem::size_of::<(Vec<u8>, Option<Meta>)>()
+            + metas.capacity() * std::mem::size_of::<(MetaKey, Option<Meta>)>()
             + undo.capacity() * std::mem::size_of::<Undo>();
         if size > SPARE_MAX_BYTES {
             return;
@@ -441,7 +446,7 @@ impl<'a> Ctx<'a> {
             match found {
                 Some(m) if m.is_expired(ctx.now_ms) => {
                     if ctx.writer {
-                        ctx.expire_now(db, key, mk.to_vec());
+                        ctx.expire_now(db, key, mk);
                     }
                     Ok(None)
                 }
@@ -495,7 +500,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn expire_now(&mut self, db: u16, key: &[u8], mk: Vec<u8>) {
+    fn expire_now(&mut self, db: u16, key: &[u8], mk: &[u8]) {
         self.set_meta_overlay(mk, None);
         let key = Bytes::copy_from_slice(key);
         self.effects.expired += 1;
@@ -541,19 +546,19 @@ impl<'a> Ctx<'a> {
         if matches!(meta.kind, Kind::List | Kind::ZSet) && meta.count > 0 {
             self.mark_ready(db, key);
         }
-        self.set_meta_overlay(meta_key(db, key), Some(meta));
+        self.with_meta_key(db, key, |ctx, mk| ctx.set_meta_overlay(mk, Some(meta)));
         self.touch(db, key);
     }
 
     /// Records a meta write (or delete) in the op log and the overlay, with its undo entry.
-    fn set_meta_overlay(&mut self, mk: Vec<u8>, meta: Option<Meta>) {
-        let key = self.log.span(&mk);
+    fn set_meta_overlay(&mut self, mk: &[u8], meta: Option<Meta>) {
+        let key = self.log.span(mk);
         let op = match &meta {
             Some(m) => Op::Put(CF_META, key, self.log.span_with(|b| m.encode_into(b))),
             None => Op::Delete(CF_META, key),
         };
         self.log.ops.push(op);
-        let prev = self.metas.insert(mk, meta);
+        let prev = self.metas.insert(MetaKey::from_slice(mk), meta);
         self.undo.push(Undo::Meta(self.log.ops.len() - 1, prev));
     }
 
@@ -589,11 +594,9 @@ impl<'a> Ctx<'a> {
         // Undo entries name their keys by op: the log is cut after them.
         while self.undo.len() > sp.undo {
             match self.undo.pop() {
-                Some(Undo::Meta(i, prev)) => {
-                    restore(&mut self.metas, self.log.key(i).to_vec(), prev)
-                }
+                Some(Undo::Meta(i, prev)) => restore(&mut self.metas, self.log.key(i), prev),
                 Some(Undo::Elem(cf, i, prev)) => {
-                    restore(&mut self.elems[cf], self.log.key(i).to_vec(), prev)
+                    restore(&mut self.elems[cf], self.log.key(i), prev)
                 }
                 Some(Undo::Flush(f)) => {
                     self.metas.extend(f.metas);
@@ -621,7 +624,7 @@ impl<'a> Ctx<'a> {
         if self.meta(db, key)?.is_none() {
             return Ok(false);
         }
-        self.set_meta_overlay(meta_key(db, key), None);
+        self.with_meta_key(db, key, |ctx, mk| ctx.set_meta_overlay(mk, None));
         self.touch(db, key);
         Ok(true)
     }
@@ -910,7 +913,7 @@ impl<'a> Ctx<'a> {
             self.log.ops.push(Op::DeleteRange(cf, from, to));
         }
         let in_db = |k: &[u8]| k.get(..2) == Some(&lo[..]);
-        let gone: Vec<Vec<u8>> = self
+        let gone: Vec<MetaKey> = self
             .metas
             .keys()
             .filter(|k| in_db(k.as_slice()))
@@ -999,22 +1002,22 @@ impl<'a> Ctx<'a> {
     pub fn abort(self) {}
 }
 
-fn restore<V>(map: &mut impl OverlayMap<V>, key: Vec<u8>, prev: Option<Option<V>>) {
+fn restore<V>(map: &mut impl OverlayMap<V>, key: &[u8], prev: Option<Option<V>>) {
     match prev {
         Some(v) => map.put(key, v),
-        None => map.remove(&key),
+        None => map.remove(key),
     }
 }
 
-/// The two overlay map types, for [`restore`].
+/// The two overlay map types, for [`restore`]; each owns its keys in its own type.
 trait OverlayMap<V> {
-    fn put(&mut self, k: Vec<u8>, v: Option<V>);
+    fn put(&mut self, k: &[u8], v: Option<V>);
     fn remove(&mut self, k: &[u8]);
 }
 
-impl<V, S: std::hash::BuildHasher> OverlayMap<V> for HashMap<Vec<u8>, Option<V>, S> {
-    fn put(&mut self, k: Vec<u8>, v: Option<V>) {
-        self.insert(k, v);
+impl<V, S: std::hash::BuildHasher> OverlayMap<V> for HashMap<MetaKey, Option<V>, S> {
+    fn put(&mut self, k: &[u8], v: Option<V>) {
+        self.insert(MetaKey::from_slice(k), v);
     }
     fn remove(&mut self, k: &[u8]) {
         HashMap::remove(self, k);
@@ -1022,8 +1025,8 @@ impl<V, S: std::hash::BuildHasher> OverlayMap<V> for HashMap<Vec<u8>, Option<V>,
 }
 
 impl<V> OverlayMap<V> for BTreeMap<Vec<u8>, Option<V>> {
-    fn put(&mut self, k: Vec<u8>, v: Option<V>) {
-        self.insert(k, v);
+    fn put(&mut self, k: &[u8], v: Option<V>) {
+        self.insert(k.to_vec(), v);
     }
     fn remove(&mut self, k: &[u8]) {
         BTreeMap::remove(self, k);
