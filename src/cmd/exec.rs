@@ -522,7 +522,8 @@ fn whole_transaction(
             .ok()
             .filter(|spec| spec.name == name)
     };
-    let mut specs = vec![named(first, "multi")?];
+    let mut specs = Vec::with_capacity(cmds.len());
+    specs.push(named(first, "multi")?);
     for args in queued {
         // `groupable` also checks the session: not in MULTI yet, not subscribed, replies on,
         // no CLIENT PAUSE, authenticated.
@@ -546,6 +547,8 @@ fn is_plain_read(spec: &CommandSpec) -> bool {
 fn group_plan(shared: &Shared, db: u16, specs: &[&'static CommandSpec], cmds: &[Args]) -> LockPlan {
     let mut plan = LockPlan::none();
     plan.db_shared(db);
+    // About a key per command: one allocation instead of growing from empty.
+    plan.stripes.reserve(cmds.len());
     let mut meta_key = Vec::with_capacity(64);
     for (spec, args) in specs.iter().zip(cmds) {
         // A fast command (INCR, HSET, GET, ...) looks its keys up as soon as it runs: start
