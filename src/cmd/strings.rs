@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::reply::Reply;
 use crate::storage::encoding::{Kind, Meta};
 use crate::util::float::{incr_by_float, IncrFloatError};
-use crate::util::number::fmt_i64;
+use crate::util::number::{fmt_i64, shared_int};
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
 
@@ -649,8 +649,10 @@ impl IncrBy {
         };
         let value = current.checked_add(self.delta).ok_or(Error::Overflow)?;
         let expire_ms = meta.map_or(0, |m| m.expire_ms);
-        // One exact-size allocation (a `String` would add a shared header on first clone).
-        let text = Bytes::copy_from_slice(fmt_i64(value).as_bytes());
+        // 0..10 000 from a static table; else one exact-size allocation (a `String` would add
+        // a shared header on first clone).
+        let text =
+            shared_int(value).unwrap_or_else(|| Bytes::copy_from_slice(fmt_i64(value).as_bytes()));
         ex.ctx.set_string(db, &self.key, text, expire_ms);
         ex.ctx.notify(db, '$', "incrby", &self.key);
         Ok(Reply::Integer(value))

@@ -158,7 +158,9 @@ impl Payload {
 
     fn to_bytes(&self) -> Bytes {
         match self {
-            Payload::Inline(v) => Bytes::copy_from_slice(v.as_slice()),
+            // A small counter's value (INCR's) is shared, not copied.
+            Payload::Inline(v) => crate::util::number::shared_int_of(v.as_slice())
+                .unwrap_or_else(|| Bytes::copy_from_slice(v.as_slice())),
             Payload::Heap(b) => b.clone(),
         }
     }

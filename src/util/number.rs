@@ -168,9 +168,108 @@ pub fn fmt_i64(v: i64) -> I64Buf {
     }
 }
 
+/// How many small integers have a shared spelling ([`shared_int`]), as Redis's
+/// `OBJ_SHARED_INTEGERS`.
+pub const SHARED_INTS: usize = 10_000;
+
+/// The decimal spellings of 0..[`SHARED_INTS`] back to back: 10 one-digit, 90 two-digit, 900
+/// three-digit and 9 000 four-digit numbers.
+const SHARED_LEN: usize = 10 + 90 * 2 + 900 * 3 + 9_000 * 4;
+
+static SHARED_DIGITS: [u8; SHARED_LEN] = shared_digits();
+
+const fn shared_digits() -> [u8; SHARED_LEN] {
+    let mut out = [0u8; SHARED_LEN];
+    let (mut n, mut at) = (0, 0);
+    while n < SHARED_INTS {
+        let len = digits(n);
+        let mut i = len;
+        let mut v = n;
+        while i > 0 {
+            i -= 1;
+            out[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        at += len;
+        n += 1;
+    }
+    out
+}
+
+/// Decimal digits of `n` (< [`SHARED_INTS`]).
+const fn digits(n: usize) -> usize {
+    match n {
+        0..=9 => 1,
+        10..=99 => 2,
+        100..=999 => 3,
+        _ => 4,
+    }
+}
+
+/// Where `n`'s spelling starts in [`SHARED_DIGITS`].
+const fn shared_offset(n: usize) -> usize {
+    match n {
+        0..=9 => n,
+        10..=99 => 10 + (n - 10) * 2,
+        100..=999 => 190 + (n - 100) * 3,
+        _ => 2_890 + (n - 1_000) * 4,
+    }
+}
+
+/// `v` spelled in decimal as a `Bytes` that points into a static table, for 0 <= v < 10 000:
+/// a counter's new value (INCR) or a small cached string then costs no allocation, as Redis's
+/// shared integer objects do. `None` for other values.
+pub fn shared_int(v: i64) -> Option<bytes::Bytes> {
+    let n = usize::try_from(v).ok().filter(|&n| n < SHARED_INTS)?;
+    let at = shared_offset(n);
+    Some(bytes::Bytes::from_static(
+        &SHARED_DIGITS[at..at + digits(n)],
+    ))
+}
+
+/// [`shared_int`] of a string that spells such a number exactly as [`fmt_i64`] would (no
+/// sign, no leading zero): `None` for anything else, which the caller copies.
+pub fn shared_int_of(s: &[u8]) -> Option<bytes::Bytes> {
+    if s.is_empty() || s.len() > 4 || (s.len() > 1 && s[0] == b'0') {
+        return None;
+    }
+    let mut n = 0i64;
+    for &b in s {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + i64::from(b - b'0');
+    }
+    shared_int(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shared_ints_spell_every_number_below_ten_thousand() {
+        for n in 0..SHARED_INTS as i64 {
+            let s = shared_int(n).unwrap();
+            assert_eq!(&s[..], fmt_i64(n).as_bytes(), "{n}");
+            assert_eq!(shared_int_of(&s).as_deref(), Some(&s[..]), "{n}");
+        }
+        assert_eq!(shared_int(-1), None);
+        assert_eq!(shared_int(SHARED_INTS as i64), None);
+        for odd in [
+            &b""[..],
+            b"01",
+            b"00",
+            b"-1",
+            b"+1",
+            b"1a",
+            b" 1",
+            b"10000",
+            b"99999",
+        ] {
+            assert_eq!(shared_int_of(odd), None, "{odd:?}");
+        }
+    }
     use proptest::prelude::*;
 
     // Expectations verified against redis-server 7.0.15 (INCRBY on a fresh
