@@ -668,42 +668,41 @@ pub(crate) fn scan_reply(cursor: u64, items: Vec<Reply>) -> Reply {
 // ---- HSET, HMSET, HSETNX ---------------------------------------------------------------------
 
 /// `HSET key field value [field value ...]` and `HMSET` (same, answering OK).
-struct HSet {
-    key: Bytes,
-    pairs: Vec<(Bytes, Bytes)>,
+struct HSet<'a> {
+    key: &'a Bytes,
+    /// Field, value, field, value, ... (borrowed from the request: nothing is copied or
+    /// collected before the writes).
+    pairs: &'a [Bytes],
     mset: bool,
 }
 
-impl HSet {
-    fn parse(args: &[Bytes], mset: bool) -> Result<HSet> {
+impl<'a> HSet<'a> {
+    fn parse(args: &'a [Bytes], mset: bool) -> Result<HSet<'a>> {
         if args.len() % 2 == 1 {
             return Err(Error::Arity(if mset { "hmset" } else { "hset" }.into()));
         }
-        let pairs = args[2..]
-            .chunks_exact(2)
-            .map(|p| (p[0].clone(), p[1].clone()))
-            .collect();
         Ok(HSet {
-            key: args[1].clone(),
-            pairs,
+            key: &args[1],
+            pairs: &args[2..],
             mset,
         })
     }
 
     fn apply(self, ex: &mut Exec<'_, '_>) -> Result<Reply> {
         let db = ex.db();
-        let mut meta = meta_or_new(ex, &self.key, Kind::Hash)?;
+        let mut meta = meta_or_new(ex, self.key, Kind::Hash)?;
         let mut created = 0i64;
-        for (field, value) in self.pairs {
-            let k = elem_key(db, &self.key, &meta, &field);
+        for pair in self.pairs.chunks_exact(2) {
+            let (field, value) = (&pair[0], &pair[1]);
+            let k = elem_key(db, self.key, &meta, field);
             if !ex.ctx.elem_exists(ElemCf::Data, &k)? {
                 created += 1;
                 meta.count += 1;
             }
-            ex.ctx.put_elem(ElemCf::Data, k, value);
+            ex.ctx.put_elem(ElemCf::Data, k, value.clone());
         }
-        store_meta(ex, &self.key, meta)?;
-        ex.ctx.notify(db, 'h', "hset", &self.key);
+        store_meta(ex, self.key, meta)?;
+        ex.ctx.notify(db, 'h', "hset", self.key);
         Ok(if self.mset {
             Reply::ok()
         } else {
