@@ -6,8 +6,10 @@ use crate::reply::Reply;
 use crate::session::Session;
 use crate::shared::Shared;
 use crate::storage::context::{Ctx, Effects};
+use crate::storage::encoding::meta_key_prefix;
 use crate::storage::locks::{LockGuard, LockPlan};
 use bytes::{Bytes, BytesMut};
+use smallvec::SmallVec;
 use std::time::Instant;
 use talus_actors::{Args, Flow, Work};
 
@@ -490,14 +492,14 @@ fn groupable(shared: &Shared, session: &Session, args: &[Bytes]) -> Option<&'sta
     (keyed && allowed).then_some(spec)
 }
 
+/// A batch's resolved commands: up to 16 (a pipeline of a few, a ten-command transaction)
+/// without an allocation.
+type Specs = SmallVec<[&'static CommandSpec; 16]>;
+
 /// The specs of a batch that may join a group: a run of key commands, or one whole transaction
 /// ([`whole_transaction`]).
-fn group_specs(
-    shared: &Shared,
-    session: &Session,
-    cmds: &[Args],
-) -> Option<Vec<&'static CommandSpec>> {
-    let keyed: Option<Vec<_>> = cmds.iter().map(|a| groupable(shared, session, a)).collect();
+fn group_specs(shared: &Shared, session: &Session, cmds: &[Args]) -> Option<Specs> {
+    let keyed: Option<Specs> = cmds.iter().map(|a| groupable(shared, session, a)).collect();
     keyed.or_else(|| whole_transaction(shared, session, cmds))
 }
 
@@ -506,11 +508,7 @@ fn group_specs(
 /// take (its queued commands' keys), EXEC runs the queue in the group's context, and the
 /// group's commit is the transaction's single atomic write. (With WATCH, EXEC must see other
 /// clients' writes committed: it runs on its own.)
-fn whole_transaction(
-    shared: &Shared,
-    session: &Session,
-    cmds: &[Args],
-) -> Option<Vec<&'static CommandSpec>> {
+fn whole_transaction(shared: &Shared, session: &Session, cmds: &[Args]) -> Option<Specs> {
     let [first, queued @ .., last] = cmds else {
         return None;
     };
@@ -522,7 +520,7 @@ fn whole_transaction(
             .ok()
             .filter(|spec| spec.name == name)
     };
-    let mut specs = Vec::with_capacity(cmds.len());
+    let mut specs = Specs::with_capacity(cmds.len());
     specs.push(named(first, "multi")?);
     for args in queued {
         // `groupable` also checks the session: not in MULTI yet, not subscribed, replies on,
@@ -549,7 +547,7 @@ fn group_plan(shared: &Shared, db: u16, specs: &[&'static CommandSpec], cmds: &[
     plan.db_shared(db);
     // About a key per command: one allocation instead of growing from empty.
     plan.stripes.reserve(cmds.len());
-    let mut meta_key = Vec::with_capacity(64);
+    let mut meta_key = SmallVec::<[u8; 64]>::new();
     for (spec, args) in specs.iter().zip(cmds) {
         // A fast command (INCR, HSET, GET, ...) looks its keys up as soon as it runs: start
         // loading their cache slots now, so the lookups' memory waits overlap instead of
@@ -559,7 +557,8 @@ fn group_plan(shared: &Shared, db: u16, specs: &[&'static CommandSpec], cmds: &[
             plan.key(&shared.locks, &args[i]);
             if prefetch {
                 meta_key.clear();
-                crate::storage::encoding::meta_key_into(&mut meta_key, db, &args[i]);
+                meta_key.extend_from_slice(&meta_key_prefix(db, &args[i]));
+                meta_key.extend_from_slice(&args[i]);
                 shared.store.cache.prefetch(&meta_key);
             }
         }

@@ -247,9 +247,15 @@ pub fn meta_key(db: u16, key: &[u8]) -> Vec<u8> {
 /// Appends the meta key of `key` in database `db` to `out` (a reused buffer: no allocation
 /// once it is large enough).
 pub fn meta_key_into(out: &mut Vec<u8>, db: u16, key: &[u8]) {
-    out.extend_from_slice(&db.to_be_bytes());
-    out.extend_from_slice(&key_slot(key).to_be_bytes());
+    out.extend_from_slice(&meta_key_prefix(db, key));
     out.extend_from_slice(key);
+}
+
+/// What a meta key puts before the user key: the database and the key's slot.
+pub fn meta_key_prefix(db: u16, key: &[u8]) -> [u8; PREFIX_LEN] {
+    let [d0, d1] = db.to_be_bytes();
+    let [s0, s1] = key_slot(key).to_be_bytes();
+    [d0, d1, s0, s1]
 }
 
 /// Splits a meta key into (db, user key).

@@ -8,6 +8,7 @@
 //! Each database also has a reader-writer lock: writers hold it shared, FLUSHDB holds it exclusive.
 
 use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use smallvec::SmallVec;
 use std::hash::{BuildHasher, Hasher};
 
 /// Number of stripes; a power of two.
@@ -17,11 +18,11 @@ const STRIPES: usize = 1024;
 #[derive(Debug, Default, Clone)]
 pub struct LockPlan {
     /// Databases held shared.
-    pub shared_dbs: Vec<u16>,
+    pub shared_dbs: SmallVec<[u16; 2]>,
     /// Databases held exclusive (wins over shared).
-    pub exclusive_dbs: Vec<u16>,
-    /// Stripe indexes of the keys written.
-    pub stripes: Vec<usize>,
+    pub exclusive_dbs: SmallVec<[u16; 2]>,
+    /// Stripe indexes of the keys written (a command's few without an allocation).
+    pub stripes: SmallVec<[usize; 8]>,
 }
 
 impl LockPlan {
@@ -123,7 +124,7 @@ impl LockTable {
             }
             guard.dbs_held.push(db);
         }
-        let mut stripes = plan.stripes.clone();
+        let mut stripes = plan.stripes.to_vec();
         stripes.sort_unstable();
         stripes.dedup();
         for &s in &stripes {
