@@ -712,6 +712,20 @@ impl<'a> Ctx<'a> {
         })
     }
 
+    /// Runs `f` on an element entry's value (full encoded key), seeing pending writes, without
+    /// copying the value out (a score to decode, a number to parse).
+    pub fn with_elem<R>(
+        &self,
+        cf: ElemCf,
+        key: &[u8],
+        f: impl FnOnce(Option<&[u8]>) -> R,
+    ) -> Result<R> {
+        Ok(match self.lookup_elem(cf, key)? {
+            ElemLookup::Pending(v) => f(v.map(|v| &v[..])),
+            ElemLookup::Stored(v) => f(v.as_deref()),
+        })
+    }
+
     /// Finds an element entry: a pending write (or delete) shadows the store, and a database
     /// this context flushed has nothing stored.
     fn lookup_elem(&self, cf: ElemCf, key: &[u8]) -> Result<ElemLookup<'_>> {

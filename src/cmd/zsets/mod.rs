@@ -62,6 +62,7 @@ use crate::reply::Reply;
 use crate::storage::context::{Ctx, ElemCf};
 use crate::storage::encoding::{data_prefix, decode_score, encode_score, Kind, Meta};
 use bytes::Bytes;
+use smallvec::SmallVec;
 
 /// The sorted set commands (flags, arity and key positions as Redis 7.0's COMMAND reports,
 /// except the commands whose keys follow a `numkeys` argument: all their arguments are
@@ -278,10 +279,13 @@ impl Z {
         k
     }
 
-    /// The score of `member`, if it is in the zset.
+    /// The score of `member`, if it is in the zset (the key built on the stack, the value
+    /// decoded in place: a lookup allocates nothing of ours).
     fn score(&self, ctx: &Ctx<'_>, member: &[u8]) -> Result<Option<f64>> {
-        let v = ctx.get_elem(ElemCf::Data, &self.data_key(member))?;
-        Ok(v.and_then(|v| score_value(&v)))
+        let mut k = SmallVec::<[u8; 96]>::new();
+        k.extend_from_slice(&self.prefix);
+        k.extend_from_slice(member);
+        ctx.with_elem(ElemCf::Data, &k, |v| v.and_then(score_value))
     }
 
     /// Sets the score of `member` (whose current score is `old`, `None` for a new member).
@@ -522,7 +526,8 @@ struct ZAdd {
     lt: bool,
     ch: bool,
     incr: bool,
-    pairs: Vec<(f64, Bytes)>,
+    /// (score, member); one pair (redis-benchmark's ZADD, most clients') without an allocation.
+    pairs: SmallVec<[(f64, Bytes); 1]>,
 }
 
 impl ZAdd {
@@ -535,7 +540,7 @@ impl ZAdd {
             lt: false,
             ch: false,
             incr,
-            pairs: Vec::new(),
+            pairs: SmallVec::new(),
         };
         let mut i = 2;
         while i < args.len() {
