@@ -516,3 +516,32 @@ fn writes_after_a_rollback_commit_their_own_bytes() {
     assert_eq!(r.get_string(0, b"gone").unwrap(), None);
     assert_eq!(store.count_entries(CF_DATA), 3);
 }
+
+#[test]
+fn a_meta_key_built_for_one_lookup_is_not_reused_for_another_key_or_db() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = open(tmp.path());
+    let mut ctx = Ctx::new(&store, now_millis(), true);
+    // Each write follows a lookup of a key that differs only in its database or its bytes.
+    assert!(ctx.meta(0, b"k").unwrap().is_none());
+    ctx.set_string(1, b"k", Bytes::from("db1"), 0);
+    assert!(ctx.meta(2, b"ka").unwrap().is_none());
+    ctx.set_string(2, b"kb", Bytes::from("kb"), 0);
+    ctx.set_string(2, b"ka", Bytes::from("ka"), 0);
+    ctx.commit().unwrap();
+    let mut reader = Ctx::new(&store, now_millis(), false);
+    assert_eq!(reader.get_string(0, b"k").unwrap(), None);
+    assert_eq!(
+        reader.get_string(1, b"k").unwrap(),
+        Some(Bytes::from("db1"))
+    );
+    assert_eq!(
+        reader.get_string(2, b"ka").unwrap(),
+        Some(Bytes::from("ka"))
+    );
+    assert_eq!(
+        reader.get_string(2, b"kb").unwrap(),
+        Some(Bytes::from("kb"))
+    );
+    assert_eq!(store.count_keys(0, now_millis()).unwrap(), 0);
+}
