@@ -154,6 +154,14 @@ impl Store {
         let mut meta = cf_opts(true);
         meta.set_compaction_filter_factory(MetaFilterFactory);
         let mut data = cf_opts(false);
+        // A bloom filter over each memtable's whole keys: HSET, SADD and ZADD look their
+        // element up before writing it, and a lookup of an element not in the memtable (most,
+        // between flushes) then skips the skip-list search. 2 % of the memtable's size (about
+        // 10 bits per entry of ~60 bytes). Executor CPU per request, interleaved rounds of
+        // three runs each: HSET 6.54 -> 6.17 and 6.02 -> 5.83 us, SADD 3.95 -> 3.86 us, ZADD
+        // 9.96 -> 9.68 us (a few percent: the lookups that hit still search).
+        data.set_memtable_prefix_bloom_ratio(0.02);
+        data.set_memtable_whole_key_filtering(true);
         data.set_compaction_filter_factory(DataFilterFactory {
             db: slot.clone(),
             meta_cf: CF_META,
