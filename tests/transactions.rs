@@ -454,6 +454,39 @@ fn watch_sees_a_score_change_that_leaves_a_zsets_meta_alone() {
 }
 
 #[test]
+fn watch_sees_a_hash_field_overwrite_that_leaves_its_meta_alone() {
+    // Overwriting existing fields keeps the hash's field count, so its meta entry is not
+    // rewritten; the key still changed.
+    let s = TestServer::start(&[]);
+    let mut setup = conn(&s);
+    r(&mut setup, "HSET h f 1 g 2");
+    assert_eq!(
+        watch_then(&s, "h", |o| assert_eq!(r(o, "HSET h f 3"), lines(&[":0"]))),
+        NIL_ARRAY
+    );
+    assert_eq!(
+        watch_then(&s, "h", |o| assert_eq!(
+            r(o, "HINCRBY h g 5"),
+            lines(&[":7"])
+        )),
+        NIL_ARRAY
+    );
+    assert_eq!(
+        watch_then(&s, "h", |o| drop(r(o, "HINCRBYFLOAT h g 0.5"))),
+        NIL_ARRAY
+    );
+    assert_eq!(
+        watch_then(&s, "h", |o| assert_eq!(r(o, "HMSET h f 4"), ok())),
+        NIL_ARRAY
+    );
+    assert_eq!(r(&mut setup, "HLEN h"), lines(&[":2"]));
+    assert_eq!(
+        r(&mut setup, "HMGET h f g"),
+        lines(&["*2", "$1", "4", "$3", "7.5"])
+    );
+}
+
+#[test]
 fn watch_own_writes_unwatch_and_rewatch() {
     let s = TestServer::start(&[]);
     let mut c = conn(&s);

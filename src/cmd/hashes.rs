@@ -106,6 +106,23 @@ pub(crate) fn store_meta(ex: &mut Exec<'_, '_>, key: &[u8], meta: Meta) -> Resul
     }
 }
 
+/// [`store_meta`] when the command changed `meta` (its element count); otherwise only marks
+/// the key as touched (for WATCH): its elements changed, and rewriting the same meta entry
+/// would cost a memtable insert for nothing (an HSET of existing fields, the common case).
+pub(crate) fn store_meta_if(
+    ex: &mut Exec<'_, '_>,
+    key: &[u8],
+    meta: Meta,
+    changed: bool,
+) -> Result<bool> {
+    if changed {
+        return store_meta(ex, key, meta);
+    }
+    let db = ex.db();
+    ex.ctx.touch(db, key);
+    Ok(false)
+}
+
 /// The encoded key of element `sub` of the collection `key` with `meta`.
 pub(crate) fn elem_key(db: u16, key: &[u8], meta: &Meta, sub: &[u8]) -> Vec<u8> {
     data_key(db, key, meta.version, sub)
@@ -701,7 +718,7 @@ impl<'a> HSet<'a> {
             }
             ex.ctx.put_elem(ElemCf::Data, k, value.clone());
         }
-        store_meta(ex, self.key, meta)?;
+        store_meta_if(ex, self.key, meta, created > 0)?;
         ex.ctx.notify(db, 'h', "hset", self.key);
         Ok(if self.mset {
             Reply::ok()
@@ -883,7 +900,7 @@ fn hincrby(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     }
     ex.ctx
         .put_elem(ElemCf::Data, k, Bytes::from(value.to_string()));
-    store_meta(ex, key, meta)?;
+    store_meta_if(ex, key, meta, current.is_none())?;
     ex.ctx.notify(db, 'h', "hincrby", key);
     Ok(Reply::Integer(value))
 }
@@ -906,11 +923,12 @@ fn hincrbyfloat(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     let k = elem_key(db, key, &meta, field);
     let current = ex.ctx.get_elem(ElemCf::Data, &k)?;
     let value = Bytes::from(hincr_by_float(current.as_deref(), incr).map_err(float_error)?);
-    if current.is_none() {
+    let created = current.is_none();
+    if created {
         meta.count += 1;
     }
     ex.ctx.put_elem(ElemCf::Data, k, value.clone());
-    store_meta(ex, key, meta)?;
+    store_meta_if(ex, key, meta, created)?;
     ex.ctx.notify(db, 'h', "hincrbyfloat", key);
     Ok(Reply::Bulk(value))
 }
