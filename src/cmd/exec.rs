@@ -545,7 +545,8 @@ fn is_plain_read(spec: &CommandSpec) -> bool {
 fn group_plan(shared: &Shared, db: u16, specs: &[&'static CommandSpec], cmds: &[Args]) -> LockPlan {
     let mut plan = LockPlan::none();
     plan.db_shared(db);
-    // About a key per command: one allocation instead of growing from empty.
+    // About a key per command: room for a batch longer than the eight held inline is
+    // reserved once instead of grown step by step.
     plan.stripes.reserve(cmds.len());
     let mut meta_key = SmallVec::<[u8; 64]>::new();
     for (spec, args) in specs.iter().zip(cmds) {

@@ -156,7 +156,7 @@ fn multi(ex: &mut Exec<'_, '_>, _args: &[Bytes]) -> Result<Reply> {
         return Err(Error::err("MULTI calls can not be nested"));
     }
     // Room for 16 commands up front: one allocation where growing from empty would take
-    // three reallocations for a ten-command transaction.
+    // three (4, 8, 16 entries) for a ten-command transaction.
     ex.session.multi = Some(Multi {
         queue: Vec::with_capacity(16),
         failed: false,

@@ -1089,7 +1089,9 @@ fn write_through(store: &Store, log: &OpLog, metas: &MetaOverlay, flushed: &[u16
 
 /// The first byte of `op`'s column family name, then the first seven bytes of its key
 /// (zero-padded), as one big-endian number: keys of one column family in this order are in key
-/// order wherever the numbers differ.
+/// order wherever the numbers differ. Meta keys in different slots differ here; the elements
+/// of one collection (database, slot, then the key's length) share the number and are ordered
+/// by comparing their keys.
 fn sort_prefix(log: &OpLog, op: &Op) -> u64 {
     let (cf, key) = log.target(op);
     let mut b = [0u8; 8];
@@ -1107,7 +1109,8 @@ fn sort_prefix(log: &OpLog, op: &Op) -> u64 {
 /// apart gain nothing: RocksDB only reuses that position for adjacent keys, and an insert hint
 /// (`memtable_insert_with_hint_prefix_extractor`, tried) did not speed up random keys, whose
 /// cost is cache misses in the skip list's lower levels. Ops sort by [`sort_prefix`], which
-/// tells most pairs apart without comparing slices, then by (cf, key), then by log position.
+/// tells keys in different slots apart without comparing slices, then by (cf, key), then by
+/// log position.
 ///
 /// Of the puts and deletes of one key in a run, only the last is written: the batch lands
 /// atomically, so only that one can ever be seen. A group of commands on one key (50 clients'

@@ -246,6 +246,7 @@ pub fn shared_int_of(s: &[u8]) -> Option<bytes::Bytes> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn shared_ints_spell_every_number_below_ten_thousand() {
@@ -270,7 +271,6 @@ mod tests {
             assert_eq!(shared_int_of(odd), None, "{odd:?}");
         }
     }
-    use proptest::prelude::*;
 
     // Expectations verified against redis-server 7.0.15 (INCRBY on a fresh
     // key: accepted values echo back, the rest give "ERR value is not an
