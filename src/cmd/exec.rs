@@ -6,7 +6,7 @@ use crate::reply::Reply;
 use crate::session::Session;
 use crate::shared::Shared;
 use crate::storage::context::{Ctx, Effects};
-use crate::storage::encoding::meta_key_prefix;
+use crate::storage::encoding::with_meta_key;
 use crate::storage::locks::{LockGuard, LockPlan};
 use bytes::{Bytes, BytesMut};
 use smallvec::SmallVec;
@@ -548,7 +548,6 @@ fn group_plan(shared: &Shared, db: u16, specs: &[&'static CommandSpec], cmds: &[
     // About a key per command: room for a batch longer than the eight held inline is
     // reserved once instead of grown step by step.
     plan.stripes.reserve(cmds.len());
-    let mut meta_key = SmallVec::<[u8; 64]>::new();
     for (spec, args) in specs.iter().zip(cmds) {
         // A fast command (INCR, HSET, GET, ...) looks its keys up as soon as it runs: start
         // loading their cache slots now, so the lookups' memory waits overlap instead of
@@ -557,10 +556,7 @@ fn group_plan(shared: &Shared, db: u16, specs: &[&'static CommandSpec], cmds: &[
         for i in spec.keys.positions(args.len()) {
             plan.key(&shared.locks, &args[i]);
             if prefetch {
-                meta_key.clear();
-                meta_key.extend_from_slice(&meta_key_prefix(db, &args[i]));
-                meta_key.extend_from_slice(&args[i]);
-                shared.store.cache.prefetch(&meta_key);
+                with_meta_key(db, &args[i], |mk| shared.store.cache.prefetch(mk));
             }
         }
     }

@@ -251,8 +251,17 @@ pub fn meta_key_into(out: &mut Vec<u8>, db: u16, key: &[u8]) {
     out.extend_from_slice(key);
 }
 
+/// Runs `f` on the meta key of `key` in database `db`, built on the stack (a key of up to 60
+/// bytes allocates nothing): for a lookup that needs the key only for a moment.
+pub fn with_meta_key<R>(db: u16, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
+    let mut k = smallvec::SmallVec::<[u8; 64]>::new();
+    k.extend_from_slice(&meta_key_prefix(db, key));
+    k.extend_from_slice(key);
+    f(&k)
+}
+
 /// What a meta key puts before the user key: the database and the key's slot.
-pub fn meta_key_prefix(db: u16, key: &[u8]) -> [u8; PREFIX_LEN] {
+fn meta_key_prefix(db: u16, key: &[u8]) -> [u8; PREFIX_LEN] {
     let [d0, d1] = db.to_be_bytes();
     let [s0, s1] = key_slot(key).to_be_bytes();
     [d0, d1, s0, s1]
