@@ -61,7 +61,8 @@ impl Server {
             scan_cursors: ScanCursors::default(),
             started: Instant::now(),
             run_id: run_id(),
-            watches: Default::default(),
+            // The store's contexts record only the touches this registry counts as watched.
+            watches: crate::watch::WatchRegistry::new(store.touch_filter.clone()),
             waiters: Default::default(),
             calls: Default::default(),
             pubsub: Default::default(),

@@ -10,10 +10,11 @@
 //! Costs nothing for clients that do not WATCH: storage contexts record touched keys only
 //! while [`WatchRegistry::is_active`] (some session watches), and with nobody watching,
 //! `touched` returns after one atomic load. While somebody watches, a counting filter (watched
-//! keys per hash bucket) lets a write of a key nobody watches skip the shard lock and the map
-//! probe: one idle WATCHer used to slow every other client's SET by 2-9 % (seven paired
-//! rounds). The registry is sharded by key so that writers marking keys do not all meet on one
-//! mutex while somebody watches.
+//! keys per hash bucket, [`TouchFilter`], shared with the store) lets the storage context skip
+//! recording a write of a key nobody watches, and so skip the shard lock and the map probe:
+//! one idle WATCHer used to slow every other client's SET by 2-9 % (seven paired rounds). The
+//! registry is sharded by key so that writers marking keys do not all meet on one mutex while
+//! somebody watches.
 //!
 //! Redis 7.0's rules, and how they map here:
 //! - any write to a watched key, by anyone (the watcher included), aborts the EXEC, even one
@@ -29,17 +30,15 @@
 //! - WATCHing again does not clear the dirty flag; EXEC, DISCARD, UNWATCH and disconnecting do.
 
 use crate::storage::context::Effects;
+use crate::storage::touch::TouchFilter;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Number of registry shards; a power of two.
 const SHARDS: usize = 64;
-/// Buckets of the counting filter; a power of two.
-const FILTER: usize = 4096;
 
 /// One session's dirty flag, shared between the session and the registry.
 #[derive(Debug, Default)]
@@ -106,24 +105,28 @@ pub struct WatchRegistry {
     /// Sessions watching at least one key.
     watching: AtomicUsize,
     shards: Box<[Mutex<Shard>]>,
-    /// Registry entries per hash bucket (the bucket a key's hash picks after its shard): a
-    /// zero means no session watches any key of that bucket.
-    filter: Box<[AtomicUsize]>,
-    hasher: foldhash::fast::RandomState,
+    /// Registry entries per hash bucket: a zero means no session watches any key of that
+    /// bucket. The store's contexts read it to decide which touches to record.
+    filter: Arc<TouchFilter>,
 }
 
 impl Default for WatchRegistry {
     fn default() -> Self {
-        WatchRegistry {
-            watching: AtomicUsize::new(0),
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
-            filter: (0..FILTER).map(|_| AtomicUsize::new(0)).collect(),
-            hasher: Default::default(),
-        }
+        WatchRegistry::new(Default::default())
     }
 }
 
 impl WatchRegistry {
+    /// A registry counting watched keys in `filter` (the store's, so that its contexts record
+    /// only the touches of keys somebody may watch).
+    pub fn new(filter: Arc<TouchFilter>) -> Self {
+        WatchRegistry {
+            watching: AtomicUsize::new(0),
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            filter,
+        }
+    }
+
     /// True while some session watches a key: only then do commands record touched keys.
     pub fn is_active(&self) -> bool {
         self.watching.load(Ordering::Acquire) > 0
@@ -131,12 +134,10 @@ impl WatchRegistry {
 
     /// The shard and the filter bucket of `key`.
     fn place(&self, key: &[u8]) -> (&Mutex<Shard>, &AtomicUsize) {
-        let mut h = self.hasher.build_hasher();
-        h.write(key);
-        let h = h.finish() as usize;
+        let h = self.filter.hash(key);
         (
-            &self.shards[h & (SHARDS - 1)],
-            &self.filter[(h / SHARDS) & (FILTER - 1)],
+            &self.shards[h as usize & (SHARDS - 1)],
+            self.filter.counter(h),
         )
     }
 
@@ -280,7 +281,7 @@ mod tests {
     }
 
     fn filter_total(r: &WatchRegistry) -> usize {
-        r.filter.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+        r.filter.total()
     }
 
     #[test]

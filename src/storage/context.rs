@@ -520,7 +520,7 @@ impl<'a> Ctx<'a> {
                 key: key.clone(),
             });
         }
-        if self.track_touched {
+        if self.track_touched && self.store.touch_filter.may_be_watched(&key) {
             self.effects.touched.push((db, key));
         }
     }
@@ -637,9 +637,10 @@ impl<'a> Ctx<'a> {
         Ok(true)
     }
 
-    /// Records `key` as modified (WATCH).
+    /// Records `key` as modified (WATCH), unless nobody watches a key that hashes like it
+    /// (see [`super::touch`]).
     pub fn touch(&mut self, db: u16, key: &[u8]) {
-        if self.track_touched {
+        if self.track_touched && self.store.touch_filter.may_be_watched(key) {
             self.effects.touched.push((db, Bytes::copy_from_slice(key)));
         }
     }

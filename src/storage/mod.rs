@@ -16,6 +16,7 @@ pub mod filter;
 pub mod locks;
 #[cfg(test)]
 mod tests;
+pub mod touch;
 pub mod version;
 
 use crate::error::{Error, Result};
@@ -121,6 +122,8 @@ pub struct Store {
     write_sync: WriteOptions,
     /// Hot meta entries (see [`cache`]).
     pub cache: cache::MetaCache,
+    /// Which touched keys somebody WATCHes (see [`touch`]); shared with the WATCH registry.
+    pub touch_filter: Arc<touch::TouchFilter>,
     /// See [`StoreOptions::single_executor`].
     single_executor: bool,
 }
@@ -214,6 +217,7 @@ impl Store {
             write_async: WriteOptions::default(),
             write_sync,
             cache: cache::MetaCache::new(opts.meta_cache_bytes),
+            touch_filter: Default::default(),
             single_executor: opts.single_executor,
         })
     }

@@ -6,6 +6,7 @@ use super::encoding::{data_key, data_prefix, Kind, Meta};
 use super::version::now_millis;
 use super::{Store, StoreOptions, CF_DATA};
 use bytes::Bytes;
+use std::sync::atomic::Ordering;
 
 fn open(dir: &std::path::Path) -> Store {
     Store::open(dir, &StoreOptions::default()).expect("open")
@@ -235,6 +236,11 @@ fn format_version_is_checked_at_open() {
 fn rollback_to_savepoint_undoes_one_command_only() {
     let tmp = tempfile::tempdir().unwrap();
     let store = open(tmp.path());
+    // As if a client WATCHed a, b and c (touches of keys nobody watches are not recorded).
+    for k in [&b"a"[..], b"b", b"c"] {
+        let f = &store.touch_filter;
+        f.counter(f.hash(k)).fetch_add(1, Ordering::AcqRel);
+    }
     let mut ctx = Ctx::new(&store, now_millis(), true);
     ctx.set_string(0, b"a", Bytes::from("1"), 0);
     let sp = ctx.savepoint();
@@ -267,6 +273,35 @@ fn rollback_to_savepoint_undoes_one_command_only() {
     assert_eq!(r.get_string(0, b"a").unwrap(), Some(Bytes::from("1")));
     assert_eq!(r.get_string(0, b"b").unwrap(), None);
     assert_eq!(r.get_string(0, b"c").unwrap(), Some(Bytes::from("3")));
+}
+
+#[test]
+fn touches_of_keys_nobody_watches_are_not_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = open(tmp.path());
+    let f = &store.touch_filter;
+    f.counter(f.hash(b"watched")).fetch_add(1, Ordering::AcqRel);
+    let mut ctx = Ctx::new(&store, now_millis(), true);
+    // Distinct keys, so that some (almost surely all) fall in buckets nobody counted.
+    let unwatched: Vec<String> = (0..100).map(|i| format!("k{i}")).collect();
+    let expected = 1 + unwatched
+        .iter()
+        .filter(|k| f.may_be_watched(k.as_bytes()))
+        .count();
+    assert!(
+        expected < 50,
+        "{expected} of 101 keys share a counted bucket"
+    );
+    for k in &unwatched {
+        ctx.set_string(0, k.as_bytes(), Bytes::from("v"), 0);
+    }
+    ctx.set_string(0, b"watched", Bytes::from("v"), 0);
+    let effects = ctx.commit().unwrap();
+    assert_eq!(effects.touched.len(), expected);
+    assert!(effects
+        .touched
+        .iter()
+        .any(|(db, k)| *db == 0 && &k[..] == b"watched"));
 }
 
 #[test]
