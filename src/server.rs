@@ -38,6 +38,7 @@ impl Server {
             fsync: config.appendfsync(),
             meta_cache_bytes: config.cache_max_memory(),
             write_buffer_bytes: config.write_buffer_size(),
+            meta_write_buffer_bytes: config.meta_write_buffer_size(),
             single_executor: config.exec_threads() == 1,
             ..StoreOptions::default()
         };

@@ -284,6 +284,8 @@ fn config_set_refusals() {
         "exec-transport",
         "server_cpulist",
         "sched-batch",
+        "rocksdb-write-buffer-size",
+        "rocksdb-meta-write-buffer-size",
         "logfile",
         "daemonize",
         "DAEMONIZE",
@@ -737,6 +739,60 @@ fn flags_accept_redis_server_forms() {
     let s = TestServer::start(&["--save", "60", "1", "--save", "10 2"]);
     let mut con = s.conn();
     assert_eq!(get1(&mut con, "save"), "60 1 10 2");
+}
+
+/// The meta column family's memtable size: 2mb by default, set at start; a small one flushes
+/// to table files while keys are written, and every value reads back.
+#[test]
+fn meta_write_buffer_size_is_set_at_start() {
+    let s = TestServer::start(&[]);
+    let mut con = s.conn();
+    assert_eq!(get1(&mut con, "rocksdb-meta-write-buffer-size"), "2097152");
+    assert_eq!(get1(&mut con, "rocksdb-write-buffer-size"), "8388608");
+    drop(con);
+    drop(s);
+
+    let s = TestServer::start(&["--rocksdb-meta-write-buffer-size", "1mb"]);
+    let mut con = s.conn();
+    assert_eq!(get1(&mut con, "rocksdb-meta-write-buffer-size"), "1048576");
+    let meta_sst = |con: &mut redis::Connection| -> u64 {
+        let info: String = redis::cmd("INFO").arg("rocksdb").query(con).unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("meta.total_sst_files_size:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no meta.total_sst_files_size in {info}"))
+    };
+    assert_eq!(meta_sst(&mut con), 0, "nothing flushed yet");
+    // About 3 MB of meta entries: more than one 1 MB memtable, well under one 8 MB one.
+    let value = "v".repeat(64);
+    for chunk in 0..30 {
+        let mut p = redis::pipe();
+        for i in 0..1000 {
+            p.cmd("SET")
+                .arg(format!("k{}", chunk * 1000 + i))
+                .arg(&value)
+                .ignore();
+        }
+        let () = p.query(&mut con).unwrap();
+    }
+    // Flushes run in the background: poll until one has produced a table file.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while meta_sst(&mut con) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the meta memtable never flushed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    for i in (0..30_000).step_by(997) {
+        let v: String = redis::cmd("GET")
+            .arg(format!("k{i}"))
+            .query(&mut con)
+            .unwrap();
+        assert_eq!(v, value, "k{i}");
+    }
+    let n: u64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
+    assert_eq!(n, 30_000);
 }
 
 /// The meta cache can be resized and turned off at run time without changing any reply.

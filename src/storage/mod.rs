@@ -83,8 +83,10 @@ pub struct StoreOptions {
     pub block_cache_bytes: usize,
     /// Bound on the total WAL size, in bytes.
     pub max_total_wal_bytes: u64,
-    /// Memtable size per column family, in bytes.
+    /// Memtable size per column family, in bytes (but `meta`).
     pub write_buffer_bytes: usize,
+    /// Memtable size of the `meta` column family, in bytes.
+    pub meta_write_buffer_bytes: usize,
     /// RocksDB background jobs.
     pub background_jobs: i32,
     /// Initial fsync policy.
@@ -103,6 +105,7 @@ impl Default for StoreOptions {
             block_cache_bytes: 256 << 20,
             max_total_wal_bytes: 512 << 20,
             write_buffer_bytes: 8 << 20,
+            meta_write_buffer_bytes: 2 << 20,
             background_jobs: 4,
             fsync: Fsync::EverySec,
             meta_cache_bytes: 256 << 20,
@@ -155,6 +158,7 @@ impl Store {
         };
         let slot: DbSlot = Arc::new(OnceLock::new());
         let mut meta = cf_opts(true);
+        meta.set_write_buffer_size(opts.meta_write_buffer_bytes);
         meta.set_compaction_filter_factory(MetaFilterFactory);
         let mut data = cf_opts(false);
         // A bloom filter over each memtable's whole keys: HSET, SADD and ZADD look their
