@@ -2,10 +2,10 @@
 //!
 //! A storage context records the keys it touches only for WATCH (see `crate::watch`). While
 //! any client watches, every write used to record its key (a copy of the key per write) and
-//! the WATCH registry then dropped nearly all of them. The registry keeps this filter instead:
-//! one counter per hash bucket, the number of watched keys that hash there. A context asks it
-//! at touch time and records only keys whose bucket is non-zero, so a write of a key nobody
-//! watches costs one hash and one atomic load.
+//! the WATCH registry then dropped nearly all of them. Now the registry counts the watched keys
+//! in this filter, which the store holds: one counter per hash bucket, the number of watched
+//! keys that hash there. A context asks it at touch time and records only keys whose bucket is
+//! non-zero, so a write of a key nobody watches costs one hash and one atomic load.
 //!
 //! Why checking at touch time is exact: a key is counted before its WATCH registers it, and
 //! both WATCH and the writer hold the key's stripe lock. A WATCH that ran before the write is
