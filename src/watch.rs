@@ -110,6 +110,9 @@ pub struct WatchRegistry {
     filter: Arc<TouchFilter>,
 }
 
+// Tests only: a server's registry must share the store's filter (see `WatchRegistry::new`),
+// or its contexts would record no touches.
+#[cfg(test)]
 impl Default for WatchRegistry {
     fn default() -> Self {
         WatchRegistry::new(Default::default())

@@ -593,7 +593,16 @@ impl<'s> Group<'s> {
     /// Adds `plan`'s locks if that needs no waiting; false (nothing changed that matters:
     /// the group is about to commit) if some lock is taken.
     fn try_extend(&mut self, plan: &LockPlan) -> bool {
-        self.shared.locks.try_extend(&mut self.guard, plan)
+        if !self.shared.locks.try_extend(&mut self.guard, plan) {
+            return false;
+        }
+        // A WATCH on one of the new keys may have run (on another executor) since the group
+        // started with tracking off: with their locks held, look again.
+        if let Some(ctx) = self.ctx.as_mut() {
+            let (touched, events) = ctx.tracking();
+            ctx.set_tracking(touched || self.shared.watches.is_active(), events);
+        }
+        true
     }
 
     /// Runs `cmds` (their specs resolved) for `session`; their replies, not yet encoded, and
