@@ -134,6 +134,14 @@ impl Shared {
         );
     }
 
+    /// Turns on touched-key recording in a context that runs more commands than it started
+    /// with, if some client WATCHes by now (never turns it off). Call it with the new
+    /// commands' locks held, as [`Shared::set_tracking`].
+    pub fn track_new_watches(&self, ctx: &mut crate::storage::context::Ctx<'_>) {
+        let (touched, events) = ctx.tracking();
+        ctx.set_tracking(touched || self.watches.is_active(), events);
+    }
+
     /// Takes note of what a committed command (or the expiry cycle) did. Commands call it
     /// before releasing their locks (EXEC's WATCH check relies on it).
     pub fn after_commit(&self, mut effects: Effects) {

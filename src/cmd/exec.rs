@@ -599,8 +599,7 @@ impl<'s> Group<'s> {
         // A WATCH on one of the new keys may have run (on another executor) since the group
         // started with tracking off: with their locks held, look again.
         if let Some(ctx) = self.ctx.as_mut() {
-            let (touched, events) = ctx.tracking();
-            ctx.set_tracking(touched || self.shared.watches.is_active(), events);
+            self.shared.track_new_watches(ctx);
         }
         true
     }

@@ -205,8 +205,8 @@ fn watch(ex: &mut Exec<'_, '_>, args: &[Bytes]) -> Result<Reply> {
     }
     // From now on this context's writes must reach the watchers (a pipelined group may run
     // `WATCH k` and `SET k` in one context that started with tracking off).
-    ex.ctx
-        .set_tracking(touched || ex.shared.watches.is_active(), events);
+    ex.ctx.set_tracking(touched, events);
+    ex.shared.track_new_watches(&mut ex.ctx);
     result.map(|_| Reply::ok())
 }
 

@@ -520,7 +520,7 @@ impl<'a> Ctx<'a> {
                 key: key.clone(),
             });
         }
-        if self.track_touched && self.store.touch_filter.may_be_watched(&key) {
+        if self.records_touch(&key) {
             self.effects.touched.push((db, key));
         }
     }
@@ -637,10 +637,15 @@ impl<'a> Ctx<'a> {
         Ok(true)
     }
 
-    /// Records `key` as modified (WATCH), unless nobody watches a key that hashes like it
-    /// (see [`super::touch`]).
+    /// Whether a touch of `key` is recorded: tracking is on and somebody may watch a key
+    /// that hashes like it (see [`super::touch`]).
+    fn records_touch(&self, key: &[u8]) -> bool {
+        self.track_touched && self.store.touch_filter.may_be_watched(key)
+    }
+
+    /// Records `key` as modified (WATCH), unless nobody watches it ([`Ctx::records_touch`]).
     pub fn touch(&mut self, db: u16, key: &[u8]) {
-        if self.track_touched && self.store.touch_filter.may_be_watched(key) {
+        if self.records_touch(key) {
             self.effects.touched.push((db, Bytes::copy_from_slice(key)));
         }
     }
