@@ -741,14 +741,14 @@ fn flags_accept_redis_server_forms() {
     assert_eq!(get1(&mut con, "save"), "60 1 10 2");
 }
 
-/// The meta column family's memtable size: 2mb by default, set at start; a small one flushes
+/// The meta column family's memtable size: 2mb by default (the others' 64mb), set at start; a small one flushes
 /// to table files while keys are written, and every value reads back.
 #[test]
 fn meta_write_buffer_size_is_set_at_start() {
     let s = TestServer::start(&[]);
     let mut con = s.conn();
     assert_eq!(get1(&mut con, "rocksdb-meta-write-buffer-size"), "2097152");
-    assert_eq!(get1(&mut con, "rocksdb-write-buffer-size"), "8388608");
+    assert_eq!(get1(&mut con, "rocksdb-write-buffer-size"), "67108864");
     drop(con);
     drop(s);
 

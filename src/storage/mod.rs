@@ -104,7 +104,7 @@ impl Default for StoreOptions {
             databases: 16,
             block_cache_bytes: 256 << 20,
             max_total_wal_bytes: 512 << 20,
-            write_buffer_bytes: 8 << 20,
+            write_buffer_bytes: 64 << 20,
             meta_write_buffer_bytes: 2 << 20,
             background_jobs: 4,
             fsync: Fsync::EverySec,
