@@ -212,7 +212,7 @@ pub static PARAMS: &[Param] = &[
     // Talus's own: RocksDB's memtable size of the column families but `meta` (fixed at start):
     // collections' elements. 64mb, RocksDB's and Kvrocks's default: an HSET, SADD or ZADD looks
     // its element up before writing it, and a big memtable answers that lookup for the recent
-    // elements without probing table files. Against 8mb, warm-server HSET did 1.05-1.26x the
+    // elements without probing table files. Against 8mb, warm-server HSET did 1.02-1.26x the
     // requests/s (medians 1.17x and 1.16x over 8 and 6 interleaved rounds); SADD, SPOP, ZADD,
     // ZPOPMIN 0.98-1.05x (medians). Strings live in `meta`, which keeps its own small memtable.
     p("rocksdb-write-buffer-size", mem(MB, 1 << 30), "64mb", false),

@@ -741,8 +741,8 @@ fn flags_accept_redis_server_forms() {
     assert_eq!(get1(&mut con, "save"), "60 1 10 2");
 }
 
-/// The meta column family's memtable size: 2mb by default (the others' 64mb), set at start; a small one flushes
-/// to table files while keys are written, and every value reads back.
+/// The meta column family's memtable size: 2mb by default (the others' 64mb), set at start; a
+/// small one flushes to table files while keys are written, and every value reads back.
 #[test]
 fn meta_write_buffer_size_is_set_at_start() {
     let s = TestServer::start(&[]);
