@@ -739,7 +739,7 @@ impl Config {
     /// (`rocksdb-write-buffer-size`).
     pub fn write_buffer_size(&self) -> usize {
         self.int("rocksdb-write-buffer-size")
-            .unwrap_or(8 << 20)
+            .unwrap_or(64 << 20)
             .max(1 << 20) as usize
     }
     /// RocksDB's memtable size of the meta column family, in bytes
