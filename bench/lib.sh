@@ -191,14 +191,15 @@ last_rps() {
 
 # compare_part TESTS: part 1 of the family benchmarks, unless SKIP_THROUGHPUT=1: bench/compare.sh
 # for the redis-benchmark tests TESTS (comma-separated), without pipelining unless PIPELINES
-# says otherwise.
+# says otherwise. The families' issues give their command without `-d`, so the values are
+# redis-benchmark's default 3 bytes unless DATASIZE says otherwise (compare.sh alone: 64).
 compare_part() {
     if [ "${SKIP_THROUGHPUT:-0}" = 1 ]; then
         return 0
     fi
     echo "== redis-benchmark: ${1//,/, } =="
     TESTS="$1" CLIENTS="$CLIENTS" REQUESTS="$REQUESTS" KEYSPACE="$KEYSPACE" \
-        PIPELINES="${PIPELINES:-1}" "$ROOT/bench/compare.sh"
+        DATASIZE="${DATASIZE:-3}" PIPELINES="${PIPELINES:-1}" "$ROOT/bench/compare.sh"
     echo
 }
 
