@@ -76,29 +76,29 @@ for port in "${PORTS[@]}"; do
     done
 done
 
-# "NAME ROUND TEST RPS" lines.
+# "NAME<TAB>ROUND<TAB>TEST<TAB>RPS" lines (a test's name may hold spaces: "MSET (10 keys)").
 : >"$WORK/results"
 for r in $(seq "$ROUNDS"); do
     for j in $(seq 0 $((n - 1))); do
         k=$(((j + r) % n))
         redis-benchmark -p "${PORTS[$k]}" -t "$TESTS" -c "$CLIENTS" -n "$REQUESTS" \
             -r "$KEYSPACE" -d "$DATASIZE" -q 2>/dev/null | rps_lines |
-            awk -F'\t' -v name="${NAMES[$k]}" -v r="$r" '{ print name, r, $1, $2 }' >>"$WORK/results"
+            awk -F'\t' -v OFS='\t' -v name="${NAMES[$k]}" -v r="$r" '{ print name, r, $1, $2 }' >>"$WORK/results"
     done
 done
 
-cut -d' ' -f3 "$WORK/results" | sort -u | while IFS= read -r test; do
+cut -f3 "$WORK/results" | sort -u | while IFS= read -r test; do
     echo
     echo "== $test"
     for name in "${NAMES[@]}"; do
         printf '%-6s' "$name"
-        awk -v n="$name" -v t="$test" '$1 == n && $3 == t { printf " %8.0f", $4 }' "$WORK/results"
+        awk -F'\t' -v n="$name" -v t="$test" '$1 == n && $3 == t { printf " %8.0f", $4 }' "$WORK/results"
         printf '  median %8.0f\n' \
-            "$(awk -v n="$name" -v t="$test" '$1 == n && $3 == t { print $4 }' "$WORK/results" | median)"
+            "$(awk -F'\t' -v n="$name" -v t="$test" '$1 == n && $3 == t { print $4 }' "$WORK/results" | median)"
     done
     for name in "${NAMES[@]}"; do
         [ "$name" = v0 ] && continue
-        ratios="$(awk -v n="$name" -v t="$test" '
+        ratios="$(awk -F'\t' -v n="$name" -v t="$test" '
             $3 == t && $1 == "v0" { a[$2] = $4 }
             $3 == t && $1 == n { b[$2] = $4 }
             END { for (r in a) if (a[r] > 0 && (r in b)) printf "%.3f\n", b[r] / a[r] }' \
