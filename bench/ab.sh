@@ -48,15 +48,11 @@ trap stop_all EXIT INT TERM
 i=0
 for flags in "$@"; do
     bin_var="BIN$i"
-    bin="${!bin_var:-$TALUS_BIN}"
-    port="$(free_port)"
     # shellcheck disable=SC2086
-    RUST_LOG="${RUST_LOG:-warn}" "$bin" --port "$port" --bind 127.0.0.1 \
-        --dir "$WORK/v$i-data" $flags >"$WORK/v$i.log" 2>&1 &
-    PIDS+=($!)
-    PORTS+=("$port")
+    launch_talus "v$i" "${!bin_var:-$TALUS_BIN}" $flags
+    PIDS+=("$LAUNCHED_PID")
+    PORTS+=("$LAUNCHED_PORT")
     NAMES+=("v$i")
-    wait_ready "$port" "$!" "v$i"
     i=$((i + 1))
 done
 start_redis

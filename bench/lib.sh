@@ -110,15 +110,26 @@ start_redis() {
     wait_ready "$REDIS_PORT" "$REDIS_PID" redis
 }
 
-# start_talus [ARGS...]: $TALUS_BIN (RUST_LOG warn unless set) on a free port other than
-# redis-server's, with ARGS; sets TALUS_PORT and TALUS_PID once it answers.
+# start_talus [ARGS...]: $TALUS_BIN as launch_talus names it "talus"; sets TALUS_PORT and
+# TALUS_PID once it answers.
 start_talus() {
-    TALUS_PORT="$(free_port)"
-    while [ "$TALUS_PORT" = "${REDIS_PORT:-}" ]; do TALUS_PORT="$(free_port)"; done
-    RUST_LOG="${RUST_LOG:-warn}" "$TALUS_BIN" --port "$TALUS_PORT" --bind 127.0.0.1 \
-        --dir "$WORK/talus-data" "$@" >"$WORK/talus.log" 2>&1 &
-    TALUS_PID=$!
-    wait_ready "$TALUS_PORT" "$TALUS_PID" talus
+    launch_talus talus "$TALUS_BIN" "$@"
+    TALUS_PORT=$LAUNCHED_PORT
+    TALUS_PID=$LAUNCHED_PID
+}
+
+# launch_talus NAME BIN [ARGS...]: BIN (RUST_LOG warn unless set) on a free port other than
+# redis-server's, with ARGS, its data in $WORK/NAME-data and its log in $WORK/NAME.log; sets
+# LAUNCHED_PORT and LAUNCHED_PID once it answers.
+launch_talus() {
+    local name=$1 bin=$2
+    shift 2
+    LAUNCHED_PORT="$(free_port)"
+    while [ "$LAUNCHED_PORT" = "${REDIS_PORT:-}" ]; do LAUNCHED_PORT="$(free_port)"; done
+    RUST_LOG="${RUST_LOG:-warn}" "$bin" --port "$LAUNCHED_PORT" --bind 127.0.0.1 \
+        --dir "$WORK/$name-data" "$@" >"$WORK/$name.log" 2>&1 &
+    LAUNCHED_PID=$!
+    wait_ready "$LAUNCHED_PORT" "$LAUNCHED_PID" "$name"
 }
 
 # wait_ready PORT PID NAME: polls PING until the server on PORT answers; fails (showing
