@@ -219,14 +219,17 @@ pub static PARAMS: &[Param] = &[
     // Talus's own: the memtable size of the meta column family (fixed at start), where every
     // string write and every key's metadata lands. Smaller than the others: a skip-list insert
     // there is the executor's largest cost under MULTI + 10 INCR + EXEC (half its samples at
-    // 8mb); at 2mb the executor spent 14-31 % less CPU per transaction (flushes and
+    // 8mb); at 2mb the executor spent 14-31 % less CPU per transaction than at 8mb (flushes and
     // compactions, on RocksDB's threads, took 4 us more), four interleaved rounds gave
     // 31.8k/31.2k/29.1k/27.2k tx/s against 27.9k/28.1k/29.6k/27.8k, and bench/transactions.sh
-    // 0.526/0.522 of redis-server against 0.507/0.488. HSET and SET -P 16 within noise.
+    // 0.526/0.522 of redis-server against 0.507/0.488. At 1mb (with the meta column family's
+    // L0 compaction trigger raised to 16 so its compactions stay as rare, see storage) the
+    // executor spent another 6-13 % less per transaction (medians of four batches of 6-8
+    // paired rounds), tx/s 1.00-1.07x; SET, GET, INCR, HSET, SADD and SET -P 16 within noise.
     p(
         "rocksdb-meta-write-buffer-size",
-        mem(MB, 1 << 30),
-        "2mb",
+        mem(256 * 1024, 1 << 30),
+        "1mb",
         false,
     ),
     p("appendonly", Type::Bool, "no", true),
@@ -746,8 +749,8 @@ impl Config {
     /// (`rocksdb-meta-write-buffer-size`).
     pub fn meta_write_buffer_size(&self) -> usize {
         self.int("rocksdb-meta-write-buffer-size")
-            .unwrap_or(2 << 20)
-            .max(1 << 20) as usize
+            .unwrap_or(1 << 20)
+            .max(256 << 10) as usize
     }
     /// The fsync policy.
     pub fn appendfsync(&self) -> Fsync {

@@ -741,20 +741,20 @@ fn flags_accept_redis_server_forms() {
     assert_eq!(get1(&mut con, "save"), "60 1 10 2");
 }
 
-/// The meta column family's memtable size: 2mb by default (the others' 64mb), set at start; a
+/// The meta column family's memtable size: 1mb by default (the others' 64mb), set at start; a
 /// small one flushes to table files while keys are written, and every value reads back.
 #[test]
 fn meta_write_buffer_size_is_set_at_start() {
     let s = TestServer::start(&[]);
     let mut con = s.conn();
-    assert_eq!(get1(&mut con, "rocksdb-meta-write-buffer-size"), "2097152");
+    assert_eq!(get1(&mut con, "rocksdb-meta-write-buffer-size"), "1048576");
     assert_eq!(get1(&mut con, "rocksdb-write-buffer-size"), "67108864");
     drop(con);
     drop(s);
 
-    let s = TestServer::start(&["--rocksdb-meta-write-buffer-size", "1mb"]);
+    let s = TestServer::start(&["--rocksdb-meta-write-buffer-size", "256kb"]);
     let mut con = s.conn();
-    assert_eq!(get1(&mut con, "rocksdb-meta-write-buffer-size"), "1048576");
+    assert_eq!(get1(&mut con, "rocksdb-meta-write-buffer-size"), "262144");
     let meta_sst = |con: &mut redis::Connection| -> u64 {
         let info: String = redis::cmd("INFO").arg("rocksdb").query(con).unwrap();
         info.lines()
@@ -763,10 +763,10 @@ fn meta_write_buffer_size_is_set_at_start() {
             .unwrap_or_else(|| panic!("no meta.total_sst_files_size in {info}"))
     };
     assert_eq!(meta_sst(&mut con), 0, "nothing flushed yet");
-    // About 1.3 MB of meta entries: more than a 1 MB memtable holds, less than the 2 MB
+    // About 0.55 MB of meta entries: more than a 256 KB memtable holds, less than the 1 MB
     // default's (so the test also fails if the option does not reach the store).
     let value = "v".repeat(64);
-    for chunk in 0..12 {
+    for chunk in 0..5 {
         let mut p = redis::pipe();
         for i in 0..1000 {
             p.cmd("SET")
@@ -785,7 +785,7 @@ fn meta_write_buffer_size_is_set_at_start() {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    for i in (0..12_000).step_by(397) {
+    for i in (0..5_000).step_by(197) {
         let v: String = redis::cmd("GET")
             .arg(format!("k{i}"))
             .query(&mut con)
@@ -793,7 +793,7 @@ fn meta_write_buffer_size_is_set_at_start() {
         assert_eq!(v, value, "k{i}");
     }
     let n: u64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
-    assert_eq!(n, 12_000);
+    assert_eq!(n, 5_000);
 }
 
 /// The meta cache can be resized and turned off at run time without changing any reply.
