@@ -225,7 +225,7 @@ pub static PARAMS: &[Param] = &[
     // 0.526/0.522 of redis-server against 0.507/0.488. At 1mb (with the meta column family's
     // L0 compaction trigger raised to 16 so its compactions stay as rare, see storage) the
     // executor spent another 6-13 % less per transaction (medians of four batches of 6-8
-    // paired rounds), tx/s 1.00-1.07x; SET, GET, INCR, HSET, SADD and SET -P 16 within noise.
+    // paired rounds), tx/s 1.00-1.07x; SET, GET, INCR, HSET, SADD, SPOP and SET -P 16 within noise.
     p(
         "rocksdb-meta-write-buffer-size",
         mem(256 * 1024, 1 << 30),

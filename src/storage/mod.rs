@@ -116,6 +116,12 @@ impl Default for StoreOptions {
 
 /// Level-0 files of the `meta` column family that start a compaction into level 1.
 const META_L0_COMPACTION_TRIGGER: i32 = 16;
+/// Level-0 files of `meta` at which RocksDB slows writes down. Its defaults (20, and 36 to
+/// stop) leave 16 and 32 files of room above its default trigger of 4; ours leave 24 and 44,
+/// room for the flushes that land while a compaction of 16 files runs.
+const META_L0_SLOWDOWN: i32 = 40;
+/// Level-0 files of `meta` at which RocksDB stops writes until a compaction catches up.
+const META_L0_STOP: i32 = 60;
 
 /// The RocksDB store.
 pub struct Store {
@@ -169,8 +175,8 @@ impl Store {
         // 2 MB memtables and 4 files, against 9.5 at 8 files and 12 at 4). A lookup the meta
         // cache misses probes more level-0 files' bloom filters in between.
         meta.set_level_zero_file_num_compaction_trigger(META_L0_COMPACTION_TRIGGER);
-        meta.set_level_zero_slowdown_writes_trigger(META_L0_COMPACTION_TRIGGER + 24);
-        meta.set_level_zero_stop_writes_trigger(META_L0_COMPACTION_TRIGGER + 44);
+        meta.set_level_zero_slowdown_writes_trigger(META_L0_SLOWDOWN);
+        meta.set_level_zero_stop_writes_trigger(META_L0_STOP);
         meta.set_compaction_filter_factory(MetaFilterFactory);
         let mut data = cf_opts(false);
         // A bloom filter over each memtable's whole keys: HSET, SADD and ZADD look their
