@@ -177,6 +177,9 @@ const fn mem(min: u64, max: u64) -> Type {
 
 const MB: u64 = 1024 * 1024;
 
+/// The smallest `rocksdb-meta-write-buffer-size` accepted (its default is 1mb).
+const META_WRITE_BUFFER_MIN: u64 = 256 * 1024;
+
 /// Every parameter Talus has, in the order CONFIG GET `*` lists them.
 pub static PARAMS: &[Param] = &[
     p("bind", Type::Bind, "127.0.0.1", false),
@@ -228,7 +231,7 @@ pub static PARAMS: &[Param] = &[
     // paired rounds), tx/s 1.00-1.07x; SET, GET, INCR, HSET, SADD, SPOP and SET -P 16 within noise.
     p(
         "rocksdb-meta-write-buffer-size",
-        mem(256 * 1024, 1 << 30),
+        mem(META_WRITE_BUFFER_MIN, 1 << 30),
         "1mb",
         false,
     ),
@@ -750,7 +753,7 @@ impl Config {
     pub fn meta_write_buffer_size(&self) -> usize {
         self.int("rocksdb-meta-write-buffer-size")
             .unwrap_or(1 << 20)
-            .max(256 << 10) as usize
+            .max(META_WRITE_BUFFER_MIN as i64) as usize
     }
     /// The fsync policy.
     pub fn appendfsync(&self) -> Fsync {
